@@ -1,0 +1,1 @@
+"""contactkpi: contact-center KPIs from raw records."""

@@ -1,0 +1,1 @@
+"""The ``contactkpi`` command line: one module per noun, registered in ``main``."""
