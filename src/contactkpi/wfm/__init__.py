@@ -1,0 +1,1 @@
+"""Workforce planning: queueing maths, forecasts, forecast accuracy and staffing plans."""
