@@ -21,6 +21,7 @@ from contactkpi.model.columns import Column, Kind, Table
 
 LINE = "_line"
 REJECT_COLUMNS = ("line", "table_name", "field", "value", "reason_code", "reason")
+_ARROW_STR = pd.StringDtype("pyarrow")
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
 
@@ -59,8 +60,13 @@ def _blank(s: pd.Series) -> pd.Series:
     """True where a value is missing: None, NaN, NaT or an all-space string."""
     missing = s.isna()
     if s.dtype == object or pd.api.types.is_string_dtype(s):
-        missing |= s.astype("string").str.strip().fillna("").eq("")
+        missing |= _text(s).str.strip().fillna("").eq("")
     return missing
+
+
+def _text(s: pd.Series) -> pd.Series:
+    """Values as Arrow-backed strings (vectorised string kernels)."""
+    return s if s.dtype == _ARROW_STR else s.astype(_ARROW_STR)
 
 
 Problem = tuple["pd.Series[bool]", str, str]  # mask of rows, reason code, sentence
@@ -71,16 +77,15 @@ def _coerce(col: Column, s: pd.Series) -> tuple[pd.Series, list[Problem]]:
     blank = _blank(s)
     k = col.kind
     if k in (Kind.STRING, Kind.CODE):
-        out = s.astype("object").where(~blank, None)
-        out = out.map(lambda v: v if v is None else str(v).strip())
+        out = _text(s).str.strip().where(~blank, pd.NA)
         if k is Kind.CODE:
-            out = out.map(lambda v: v if v is None else v.lower())
-        return out.astype("string"), []
+            out = out.str.lower()
+        return out, []
     if k in (Kind.INT, Kind.FLOAT, Kind.DURATION, Kind.MONEY):
         if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
             num = s.astype("float64")
         else:
-            num = pd.to_numeric(s.astype("string").str.strip(), errors="coerce").astype("float64")
+            num = pd.to_numeric(_text(s).str.strip(), errors="coerce").astype("float64")
         bad = (num.isna() & ~blank) | np.isinf(num.fillna(0.0))
         problems: list[Problem] = [(bad, "not_a_number", f"{col.name} must be a number")]
         num = num.where(~bad)
@@ -93,7 +98,7 @@ def _coerce(col: Column, s: pd.Series) -> tuple[pd.Series, list[Problem]]:
     if k is Kind.BOOL:
         if pd.api.types.is_bool_dtype(s):
             return s.astype("boolean"), []
-        low = s.astype("string").str.strip().str.lower()
+        low = _text(s).str.strip().str.lower()
         out = pd.Series(pd.NA, index=s.index, dtype="boolean")
         out[low.isin(_TRUE).fillna(False)] = True
         out[low.isin(_FALSE).fillna(False)] = False
@@ -114,6 +119,12 @@ def _coerce(col: Column, s: pd.Series) -> tuple[pd.Series, list[Problem]]:
         return out.dt.date.where(~bad & out.notna(), None), [
             (bad, "bad_date", f"{col.name} must be a date YYYY-MM-DD")]
     raise AssertionError(k)  # pragma: no cover - Kind is closed
+
+
+def _nulls(col: Column, index: pd.Index) -> pd.Series:
+    """An all-missing column of the right type."""
+    empty = pd.Series([None] * len(index), index=index, dtype="object")
+    return _coerce(col, empty)[0]
 
 
 def conform(table: Table, frame: pd.DataFrame) -> Conformed:
@@ -142,8 +153,13 @@ def conform(table: Table, frame: pd.DataFrame) -> Conformed:
             bad_row |= mask
 
     for col in table.columns:
-        raw = frame[col.name] if col.name in frame.columns else pd.Series(
-            [None] * len(frame), index=frame.index, dtype="object")
+        if col.name not in frame.columns:
+            typed[col.name] = _nulls(col, frame.index)
+            if col.required:
+                flag(pd.Series(True, index=frame.index), col.name, None, "missing_required",
+                     f"{col.name} is required")
+            continue
+        raw = frame[col.name]
         out, problems_ = _coerce(col, raw)
         failed = pd.Series(False, index=frame.index)
         for mask, code, why in problems_:

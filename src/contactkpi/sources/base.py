@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 import pandas as pd
 
@@ -53,6 +53,10 @@ class Batch:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     rejects: pd.DataFrame = field(default_factory=empty_rejects)
     lines: int = 0  # source records consumed by this batch (each is loaded, duplicate or rejected)
+    #: A stateful source's step run by the loader *inside* the load's transaction, with the
+    #: warehouse's DuckDB connection; it returns the batch of rows it derived (it may read
+    #: and write its own bookkeeping tables, which then commit or roll back with the load).
+    derive: Callable[[Any], Batch] | None = None
 
 
 @dataclass(frozen=True)

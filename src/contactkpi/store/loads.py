@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from contactkpi.model import TABLES, Kind, Table
 from contactkpi.model.validate import LINE, conform
@@ -112,7 +113,7 @@ class _Loader:
         rows = rows.assign(_seq=range(self.seq, self.seq + len(rows)))
         self.seq += len(rows)
         view = f"_incoming_{table.name}"
-        self.db.register(view, rows)
+        self.db.register(view, pa.Table.from_pandas(rows, preserve_index=False))
         try:
             select = ", ".join(f"CAST({_q(c.name)} AS {_SQL_TYPES[c.kind]})"
                                for c in table.columns)
@@ -123,6 +124,8 @@ class _Loader:
         self.result.tables.setdefault(table.name, TableCounts()).staged += len(rows)
 
     def add_batch(self, batch: Batch) -> None:
+        if batch.derive is not None:  # a stateful source works inside this transaction
+            self.add_batch(batch.derive(self.db))
         self.result.rows_read += batch.lines
         bad_lines: set[int] = set()
         if not batch.rejects.empty:
