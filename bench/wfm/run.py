@@ -1,6 +1,7 @@
 """Workforce-planning benchmarks: staffing speed vs pyworkforce, forecasting time, bank backtest.
 
-Run: ``.venv/bin/python bench/wfm/run.py [--part staffing|forecast|backtest|all]``.
+Run: ``.venv/bin/python bench/wfm/run.py [--part PART]`` with PART one of ``staffing``,
+``forecast``, ``backtest``, ``erlang_sim``, ``sim_backtest`` or ``all`` (the default).
 Prints markdown tables; the figures in README.md beside this file come from it.
 """
 
@@ -244,8 +245,8 @@ def bench_backtest(first_origin: int = 84) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--part", choices=["staffing", "forecast", "backtest", "all"],
-                        default="all")
+    parser.add_argument("--part", choices=["staffing", "forecast", "backtest", "erlang_sim",
+                                           "sim_backtest", "all"], default="all")
     part = parser.parse_args().part
     if part in ("staffing", "all"):
         bench_staffing()
@@ -256,6 +257,14 @@ def main() -> None:
             bench_backtest()
         else:
             print(f"bank data not found at {BANK}")
+    if part in ("erlang_sim", "sim_backtest", "all"):
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import simulator
+
+        if part in ("erlang_sim", "all"):
+            simulator.bench_erlang_sim()
+        if part in ("sim_backtest", "all"):
+            simulator.bench_sim_backtest()
 
 
 if __name__ == "__main__":

@@ -101,3 +101,21 @@ def test_bad_input_raises_query_errors():
     with pytest.raises(QueryError) as err:
         StaffingTarget(shrinkage=1.0)
     assert err.value.where == "target.shrinkage"
+
+
+def test_forecast_aht_keeps_longer_calls_apart_from_short_staffing():
+    # 100 calls were forecast at 180 s (10 Erlangs -> 14 agents) and came, but took 216 s
+    # (12 Erlangs -> 16 agents). 14 agents were staffed and the SL missed.
+    base = {"volume": [100.0], "aht_s": [216.0], "interval_s": [1800],
+            "forecast_volume": [100.0], "staffed": [14.0], "service_level": [0.7]}
+    judged_at_actual_aht = staffing_plan(pd.DataFrame(base), TARGET)
+    assert judged_at_actual_aht.loc[0, "agents_required_forecast"] == 16
+    assert judged_at_actual_aht.loc[0, "miss_reason"] == "understaffed"
+    with_plan_aht = staffing_plan(pd.DataFrame({**base, "forecast_aht_s": [180.0]}), TARGET)
+    assert with_plan_aht.loc[0, "agents_required_forecast"] == 14
+    assert with_plan_aht.loc[0, "agents_required"] == 16
+    # The plan was staffed; the calls were longer than planned: not explained by staffing.
+    assert with_plan_aht.loc[0, "miss_reason"] == "not_explained"
+    with pytest.raises(QueryError) as err:
+        staffing_plan(pd.DataFrame({**base, "forecast_aht_s": [0.0]}), TARGET)
+    assert err.value.where == "staffing input.forecast_aht_s"

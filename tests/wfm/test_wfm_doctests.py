@@ -13,6 +13,8 @@ import pytest
     "contactkpi.wfm.accuracy",
     "contactkpi.wfm.forecast",
     "contactkpi.wfm.staffing",
+    "contactkpi.wfm.history",
+    "contactkpi.wfm.stored",
     "contactkpi.cli.wfm",
 ])
 def test_docstring_examples(module):

@@ -10,8 +10,6 @@ from __future__ import annotations
 import importlib
 import sys
 
-import typer
-
 from contactkpi.cli.context import app
 from contactkpi.errors import ContactKpiError, InternalError, UserError
 
@@ -19,6 +17,10 @@ from contactkpi.errors import ContactKpiError, InternalError, UserError
 COMMAND_MODULES = (
     "setup",
     "ingest",
+    "wfm",
+    "simulate",
+    "metrics",
+    "demo",
 )
 
 for _name in COMMAND_MODULES:
@@ -30,12 +32,8 @@ def main(argv: list[str] | None = None) -> None:
     from contactkpi.cli.output import print_error
 
     try:
-        app(args=argv, standalone_mode=False)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        print_error("aborted")
-        sys.exit(1)
+        # standalone mode: click prints usage errors itself and exits 2
+        app(args=argv, standalone_mode=True)
     except UserError as exc:
         print_error(exc.message, where=exc.where, hint=exc.hint)
         sys.exit(2)
@@ -45,16 +43,6 @@ def main(argv: list[str] | None = None) -> None:
     except ContactKpiError as exc:
         print_error(str(exc))
         sys.exit(1)
-    except KeyboardInterrupt:
-        print_error("interrupted")
-        sys.exit(130)
-    except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(2 if isinstance(exc, click.exceptions.UsageError) else exc.exit_code)
-        raise
 
 
 if __name__ == "__main__":

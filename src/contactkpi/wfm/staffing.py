@@ -10,6 +10,9 @@ Input columns:
 - ``staffed``: optional, agents actually available to answer (logged in and not paused);
   compared with ``agents_required``, not with the scheduled head count.
 - ``forecast_volume``: optional, the volume that was forecast for the interval.
+- ``forecast_aht_s``: optional, the handle time the forecast assumed; the agents the forecast
+  needed (``agents_required_forecast``) use it where given, ``aht_s`` elsewhere. A plan judged
+  after the fact thus keeps "the plan was short" apart from "calls took longer than planned".
 - ``patience_s``: optional, average patience; rows with a value use Erlang A, rows without
   (or NaN) Erlang C.
 - ``service_level``: optional, the service level measured in the interval. When present it
@@ -112,13 +115,14 @@ def _validate(frame: pd.DataFrame) -> None:
             rows = np.flatnonzero(bad)[:5].tolist()
             raise QueryError(f"{message} (rows {rows})", where=f"staffing input.{col}",
                              hint="fix or drop those rows")
-    for col in ("staffed", "forecast_volume", "patience_s"):
+    for col in ("staffed", "forecast_volume", "patience_s", "forecast_aht_s"):
         if col in frame.columns:
             v = _column(frame, col)
-            bad = ~np.isnan(v) & ~(v > 0 if col == "patience_s" else v >= 0)
+            positive = col in ("patience_s", "forecast_aht_s")
+            bad = ~np.isnan(v) & ~(v > 0 if positive else v >= 0)
             if bad.any():
                 rows = np.flatnonzero(bad)[:5].tolist()
-                raise QueryError(f"{col} must be {'> 0' if col == 'patience_s' else '>= 0'} "
+                raise QueryError(f"{col} must be {'> 0' if positive else '>= 0'} "
                                  f"(rows {rows})", where=f"staffing input.{col}",
                                  hint="fix or drop those rows")
 
@@ -154,11 +158,11 @@ def staffing_plan(frame: pd.DataFrame, target: StaffingTarget) -> pd.DataFrame:
     patience = np.where(np.isnan(patience), np.inf, patience)
     t = target
 
-    def required(vol: np.ndarray) -> np.ndarray:
-        traffic = erlang.traffic_erlangs(vol, aht, interval)
+    def required(vol: np.ndarray, handle: np.ndarray = aht) -> np.ndarray:
+        traffic = erlang.traffic_erlangs(vol, handle, interval)
         try:
             return erlang.required_agents(
-                traffic, aht, service_level=t.service_level, threshold_s=t.threshold_s,
+                traffic, handle, service_level=t.service_level, threshold_s=t.threshold_s,
                 asa_s=t.asa_s, max_occupancy=t.max_occupancy, patience_s=patience,
                 max_abandon_rate=t.max_abandon_rate)
         except ValueError as exc:
@@ -180,7 +184,11 @@ def staffing_plan(frame: pd.DataFrame, target: StaffingTarget) -> pd.DataFrame:
     need_fc = None
     if "forecast_volume" in frame.columns:
         fc = _column(frame, "forecast_volume")
-        need_fc = np.where(np.isnan(fc), np.nan, required(np.nan_to_num(fc)))
+        fc_aht = aht
+        if "forecast_aht_s" in frame.columns:
+            given = _column(frame, "forecast_aht_s")
+            fc_aht = np.where(np.isnan(given), aht, given)
+        need_fc = np.where(np.isnan(fc), np.nan, required(np.nan_to_num(fc), fc_aht))
         out["agents_required_forecast"] = pd.array(
             np.where(np.isnan(need_fc), pd.NA, need_fc), dtype="Int64")
 
