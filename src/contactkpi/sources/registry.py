@@ -14,6 +14,8 @@ BUILTIN_SOURCES: dict[str, str] = {
     "csv": "contactkpi.sources.tabular:CsvSource",
     "parquet": "contactkpi.sources.tabular:ParquetSource",
     "xlsx": "contactkpi.sources.tabular:XlsxSource",
+    "connect": "contactkpi.sources.amazon_connect_ctr:AmazonConnectCtrSource",
+    "tickets": "contactkpi.sources.helpdesk_tickets:HelpdeskTicketsSource",
 }
 
 
