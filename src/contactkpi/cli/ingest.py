@@ -72,7 +72,7 @@ def ingest(
     if follow:
         from contactkpi.sources.follow import follow_cli
 
-        follow_cli(source, paths, wh, ten, mapping)
+        follow_cli(source, paths, wh, ten, mapping, load=load)
         return
     results: list[LoadResult] = []
     for path in paths:

@@ -16,6 +16,7 @@ BUILTIN_SOURCES: dict[str, str] = {
     "xlsx": "contactkpi.sources.tabular:XlsxSource",
     "connect": "contactkpi.sources.amazon_connect_ctr:AmazonConnectCtrSource",
     "tickets": "contactkpi.sources.helpdesk_tickets:HelpdeskTicketsSource",
+    "asterisk": "contactkpi.sources.asterisk:AsteriskQueueLogSource",
 }
 
 

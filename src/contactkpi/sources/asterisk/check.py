@@ -1,0 +1,235 @@
+"""Check and type the split lines in SQL: one code path for every reader.
+
+From ``_ast_lines`` (see :mod:`contactkpi.sources.asterisk.lines`) this builds
+
+- the rejects: one row per bad line with its line number, reason code and sentence;
+- ``_ast_ev``: the good events, one row per line, with the time as a UTC ``TIMESTAMP``, the
+  parameters re-joined as ``data`` (trailing empty ones dropped) and the parameters the
+  contacts and agent states need already typed:
+
+  ``n_wait`` seconds waited (CONNECT/COMPLETE*/TRANSFER* holdtime, ABANDON/EXIT* waittime),
+  ``n_talk`` seconds talked (COMPLETE*/TRANSFER* calltime), ``n_ring`` ring time (CONNECT:
+  seconds; RINGNOANSWER/RINGCANCELED: milliseconds), ``n_pos`` position when leaving,
+  ``n_opos`` original (entry) position, ``txt`` caller id (ENTERQUEUE), pause reason
+  (PAUSE*/UNPAUSE*), ``PAUSED`` flag (ADDMEMBER), key (EXITWITHKEY) or logoff reason.
+
+Where each of them is, per event, is data (:data:`TYPED`), as are the parameters that must be
+numbers (``EventSpec.numeric``), so every line costs the same few casts whatever its event.
+
+Reason codes (the sentence in the reject says what is wrong and what was expected):
+
+``truncated_line``  the file ends in the middle of a line (batch mode; ``--follow`` waits)
+``bad_encoding``    the line is not UTF-8
+``empty_line``      a blank line
+``too_many_fields`` more than 24 ``|`` fields
+``bad_timestamp``   field 1 is not a UNIX time (file) / the time does not parse (export)
+``missing_event``   no event name in field 5
+``unknown_event``   an event this reader does not know (custom ``QueueLog()`` events)
+``missing_callid``  a call event whose callid is empty or ``NONE``
+``missing_agent``   a member event whose agent is empty or ``NONE``
+``bad_number``      a parameter that must be a whole number is not (the field is named)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from contactkpi.model.validate import empty_rejects
+from contactkpi.sources.asterisk.events import EVENTS, MAX_FIELDS, RANK
+from contactkpi.sources.asterisk.lines import LINES_TABLE
+
+#: Latest accepted UNIX time (2100-01-01); Asterisk writes ``time(NULL)``.
+MAX_EPOCH_S = 4_102_444_800
+#: Largest magnitude of a numeric parameter (seconds, ms or a position): keeps the date
+#: arithmetic of the derivation in range whatever a corrupted line says.
+MAX_NUMBER = 1_000_000_000
+#: Parameters looked at (the typed ones are all among the first six).
+_TYPED_PARAMS = 6
+
+#: Where the typed columns are, per event: column -> 1-based parameter.
+TYPED: dict[str, dict[str, int]] = {
+    "ENTERQUEUE": {"n_opos": 3, "txt": 2},
+    "CONNECT": {"n_wait": 1, "n_ring": 3},
+    "COMPLETEAGENT": {"n_wait": 1, "n_talk": 2, "n_opos": 3},
+    "COMPLETECALLER": {"n_wait": 1, "n_talk": 2, "n_opos": 3},
+    "TRANSFER": {"n_wait": 3, "n_talk": 4, "n_opos": 5},
+    "BLINDTRANSFER": {"n_wait": 3, "n_talk": 4, "n_opos": 5},
+    "ATTENDEDTRANSFER": {"n_wait": 3, "n_talk": 4, "n_opos": 5},  # LINK: one further
+    "ABANDON": {"n_pos": 1, "n_opos": 2, "n_wait": 3},
+    "EXITEMPTY": {"n_pos": 1, "n_opos": 2, "n_wait": 3},
+    "EXITWITHTIMEOUT": {"n_pos": 1, "n_opos": 2, "n_wait": 3},
+    "EXITWITHKEY": {"txt": 1, "n_pos": 2, "n_opos": 3, "n_wait": 4},
+    "RINGNOANSWER": {"n_ring": 1},
+    "RINGCANCELED": {"n_ring": 1},
+    "PAUSE": {"txt": 1}, "UNPAUSE": {"txt": 1}, "PAUSEALL": {"txt": 1},
+    "UNPAUSEALL": {"txt": 1}, "ADDMEMBER": {"txt": 1},
+    "AGENTCALLBACKLOGOFF": {"txt": 3},
+}
+_TYPED_COLS = ("n_wait", "n_talk", "n_ring", "n_pos", "n_opos", "txt")
+
+REASONS = {
+    "truncated_line": "the line is cut off at the end of the file (still being written?)",
+    "bad_encoding": "the line is not valid UTF-8",
+    "empty_line": "the line is blank",
+    "too_many_fields": "the line has more than 24 '|' fields",
+    "bad_timestamp": "field 1 must be the UNIX time of the event (seconds since 1970)",
+    "missing_event": "field 5 must name the event (ENTERQUEUE, CONNECT, ...)",
+    "unknown_event": "not a queue_log event this reader knows (see the Asterisk source "
+                     "documentation for the list)",
+    "missing_callid": "a call event needs the caller's uniqueid in field 2",
+    "missing_agent": "a member event needs the member or agent in field 4",
+    "bad_number": "this parameter must be a whole number (at most 10^9)",
+}
+
+
+def _spec_frame() -> pd.DataFrame:
+    """One row per event: kind, rank, numeric masks, parameter names, typed positions.
+
+    ATTENDEDTRANSFER via LINK names two channels where the others name one: its ``l*``
+    columns are the same shifted one parameter to the right.
+    """
+    rows = []
+    for name, spec in EVENTS.items():
+        shift = 1 if name == "ATTENDEDTRANSFER" else 0
+        names = list(spec.params) + [""] * (_TYPED_PARAMS - len(spec.params))
+        lnames = (["method", "channel", "channel", *spec.params[2:]] if shift else names)
+        lnames = (lnames + [""] * _TYPED_PARAMS)[:_TYPED_PARAMS]
+        row = {"event": name, "kind": spec.kind, "rank": RANK.get(name, 4),
+               "mask": sum(1 << (i - 1) for i in spec.numeric),
+               "lmask": sum(1 << (i - 1 + shift) for i in spec.numeric),
+               "names": names[:_TYPED_PARAMS], "lnames": lnames}
+        for col in _TYPED_COLS:
+            pos = TYPED.get(name, {}).get(col, 0)
+            row[f"{col}_at"] = pos
+            row[f"{col}_lat"] = pos + shift if pos else 0
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _pick(position: str, prefix: str) -> str:
+    whens = " ".join(f"WHEN {i} THEN {prefix}{i}" for i in range(1, _TYPED_PARAMS + 1))
+    return f"CASE {position} {whens} END"
+
+
+def _bad(i: int) -> str:
+    return f"(p{i} IS NOT NULL AND coalesce(abs(i{i}) > {MAX_NUMBER}, true))"
+
+
+def check_lines(db: Any, ts_scale: int, callid_prefix: str = "",
+                last_line: int | None = None, fields: int = MAX_FIELDS
+                ) -> tuple[pd.DataFrame, int]:
+    """Split ``_ast_lines`` into ``_ast_ev`` (good events) and the returned rejects.
+
+    Args:
+        db: a DuckDB connection holding ``_ast_lines``.
+        ts_scale: microseconds per unit of ``c0`` (1_000_000 for the file's UNIX seconds,
+            1 for the epoch microseconds of a table export).
+        callid_prefix: prepended to call ids (several Asterisk servers in one tenant).
+        last_line: lines after this one are ignored (a truncated last line the fast reader
+            also returned; the caller reports it).
+        fields: how many ``c*`` columns ``_ast_lines`` has (the fast reader declares 12).
+
+    Returns:
+        The rejects and the number of rows ``_ast_lines`` had (the fast reader's check).
+    """
+    db.register("_ast_spec_df", _spec_frame())
+    try:
+        db.execute("CREATE OR REPLACE TEMP TABLE _ast_spec AS SELECT * FROM _ast_spec_df")
+    finally:
+        db.unregister("_ast_spec_df")
+    params = ", ".join(f"c{i}" for i in range(5, fields))
+    p_cols = ", ".join(f"nullif(c{4 + i}, '') AS p{i}" for i in range(1, _TYPED_PARAMS + 1))
+    i_cols = ", ".join(f"TRY_CAST(nullif(c{4 + i}, '') AS BIGINT) AS i{i}"
+                       for i in range(1, _TYPED_PARAMS + 1))
+    bad_any = " OR ".join(f"(m & {1 << (i - 1)} <> 0 AND {_bad(i)})"
+                          for i in range(1, _TYPED_PARAMS + 1))
+    bad_at = "CASE " + " ".join(f"WHEN m & {1 << (i - 1)} <> 0 AND {_bad(i)} THEN {i}"
+                                for i in range(1, _TYPED_PARAMS + 1)) + " END"
+    max_ts = MAX_EPOCH_S * 1_000_000 // ts_scale
+    prefix = callid_prefix.replace("'", "''")
+    db.execute(f"""
+        CREATE OR REPLACE TEMP VIEW _ast_chk AS
+        SELECT *,
+          CASE WHEN pre_code IS NOT NULL THEN pre_code
+               WHEN ts_num IS NULL OR ts_num <= 0 OR ts_num >= {max_ts} THEN 'bad_timestamp'
+               WHEN event = '' THEN 'missing_event'
+               WHEN kind IS NULL THEN 'unknown_event'
+               WHEN kind = 'call' AND upper(trim(callid)) IN ('', 'NONE')
+                    THEN 'missing_callid'
+               WHEN kind = 'member' AND upper(trim(agent)) IN ('', 'NONE')
+                    THEN 'missing_agent'
+               WHEN {bad_any} THEN 'bad_number'
+          END AS code
+        FROM (
+          SELECT x.*, s.kind, s.rank, s.names, s.lnames,
+            coalesce(x.link, false) AS is_link,
+            CASE WHEN x.link THEN s.lmask ELSE s.mask END AS m,
+            {", ".join(f"CASE WHEN x.link THEN s.{c}_lat ELSE s.{c}_at END AS {c}_at"
+                       for c in _TYPED_COLS)}
+          FROM (
+            SELECT line, pre_code, pre_value, c0, c4,
+              TRY_CAST(c0 AS BIGINT) AS ts_num,
+              coalesce(c1, '') AS callid, coalesce(c2, '') AS queue,
+              coalesce(c3, '') AS agent, upper(trim(coalesce(c4, ''))) AS event,
+              rtrim(concat_ws('|', {params}), '|') AS data,
+              upper(trim(coalesce(c4, ''))) = 'ATTENDEDTRANSFER' AND upper(c5) = 'LINK'
+                AS link,
+              {p_cols}, {i_cols}
+            FROM {LINES_TABLE}) x
+          LEFT JOIN _ast_spec s USING (event))""")
+    keep = "" if last_line is None else f" AND line <= {int(last_line)}"
+    (rows,) = db.execute(f"SELECT count(*) FROM {LINES_TABLE}").fetchone()
+    typed = ", ".join(
+        f"{_pick(f'{c}_at', 'p' if c == 'txt' else 'i')} AS {c}" for c in _TYPED_COLS)
+    db.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _ast_ev AS
+        SELECT line, make_timestamp(ts_num * {int(ts_scale)}) AS ts,
+          CASE WHEN kind IN ('call', 'info') AND '{prefix}' <> ''
+               THEN '{prefix}' || callid ELSE callid END AS callid,
+          queue, agent, event, kind, rank, data, {typed}
+        FROM _ast_chk WHERE code IS NULL{keep}""")
+    (good,) = db.execute("SELECT count(*) FROM _ast_ev").fetchone()
+    considered = rows if last_line is None else min(rows, last_line)
+    rejects = pd.DataFrame() if good == considered else db.execute(f"""
+        SELECT line, code,
+          CASE code WHEN 'bad_timestamp' THEN 'time' WHEN 'missing_event' THEN 'event'
+                    WHEN 'unknown_event' THEN 'event' WHEN 'missing_callid' THEN 'callid'
+                    WHEN 'missing_agent' THEN 'agent'
+                    WHEN 'bad_number' THEN (CASE WHEN is_link THEN lnames ELSE names END)
+                                           [{bad_at}]
+          END AS field,
+          CASE WHEN pre_code IS NOT NULL THEN pre_value
+               WHEN code = 'bad_timestamp' THEN c0
+               WHEN code IN ('missing_event', 'unknown_event') THEN c4
+               WHEN code = 'missing_callid' THEN callid
+               WHEN code = 'missing_agent' THEN agent
+               WHEN code = 'bad_number' THEN {_pick(bad_at, "p")} END AS value
+        FROM _ast_chk WHERE code IS NOT NULL{keep} ORDER BY line""").df()
+    db.execute("DROP VIEW IF EXISTS _ast_chk")
+    return _as_rejects(rejects), int(rows)
+
+
+def _as_rejects(found: pd.DataFrame) -> pd.DataFrame:
+    if found.empty:
+        return empty_rejects()
+    reason = found["code"].map(REASONS)
+    return pd.DataFrame({
+        "line": found["line"].astype("int64").to_numpy(),
+        "table_name": None,
+        "field": found["field"].astype("object").where(found["field"].notna(), None),
+        "value": found["value"].astype("object").where(found["value"].notna(), None)
+        .map(lambda v: None if v is None else str(v)[:200]),
+        "reason_code": found["code"].astype("object"),
+        "reason": reason.astype("object"),
+    })
+
+
+def truncated_reject(line: int, tail: bytes) -> pd.DataFrame:
+    """The reject of a last line without its newline (batch mode)."""
+    return pd.DataFrame({
+        "line": [line], "table_name": [None], "field": [None],
+        "value": [tail.decode("utf-8", "replace")[:200]],
+        "reason_code": ["truncated_line"], "reason": [REASONS["truncated_line"]],
+    })

@@ -1,0 +1,291 @@
+"""Derive ``contacts`` and ``agent_states`` from the stored events, in SQL (DuckDB).
+
+Only what a load touched is derived again: every callid that has an event in this load
+(from *all* of its stored events, earlier loads included) and every agent that has a member
+event in it (from all of the agent's stored member events). Rows that did not change come
+out identical and the loader counts them as duplicates; that is what makes re-loading a file
+change nothing.
+
+A caller's events are ordered by time, then by :data:`events.RANK` (Asterisk stamps whole
+seconds, so an ENTERQUEUE and its ABANDON often share one), then by the rest of the event
+(its text), so the order never depends on the order of lines or files. Each ENTERQUEUE
+starts a *visit*; the first visit is contact ``callid``, the n-th ``callid#n`` with
+``parent_contact_id`` the visit before (a caller who times out of one queue and is sent to
+another keeps its uniqueid). Events before the first ENTERQUEUE belong to the first visit
+(its ENTERQUEUE may arrive in a later load). A visit becomes a contact when its terminal
+event (COMPLETE*, *TRANSFER, ABANDON, EXIT*) is stored; until then it is pending and
+produces no contact. Within a visit the first CONNECT and the first terminal event count
+(two different ones in the same second - only in a damaged log - are taken in no set order).
+
+The derived row's ``_line`` (used by rejects) is the first line of this load that names its
+callid (call-derived rows) or its agent (member-derived rows).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from contactkpi.sources.asterisk.events import ANSWERED, TERMINAL, TRANSFERS
+from contactkpi.sources.asterisk.state import EVENTS_TABLE, INTERVALS_TABLE
+
+
+def _in(names: tuple[str, ...]) -> str:
+    return "(" + ", ".join(f"'{n}'" for n in names) + ")"
+
+
+_ORDER = "ts, rank, event, queue, agent, data"
+#: A call's events are read within this many seconds of the load's events (a week: no
+#: caller waits or talks that long; it keeps the read of a large event store short).
+MAX_CALL_SPAN_S = 7 * 86_400
+_ID = "CASE WHEN visit = 1 THEN callid ELSE callid || '#' || visit END"
+
+
+def _blank(col: str) -> str:
+    return f"nullif(nullif({col}, ''), 'NONE')"
+
+
+def derive_calls(db: Any, tenant: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Contacts of the finished visits, and on_contact/ringing intervals, of touched calls.
+
+    Reads ``_ast_calls``: every stored event of the callids this load touched.
+    """
+    # Most callids enter one queue once: only the others need the running ENTERQUEUE count.
+    db.execute("""
+        CREATE OR REPLACE TEMP TABLE _ast_multi AS SELECT callid FROM _ast_calls
+        WHERE event = 'ENTERQUEUE' GROUP BY callid HAVING count(*) > 1""")
+    cols = ("callid, ts, queue, agent, event, n_wait, n_talk, n_ring, n_pos, n_opos, txt, "
+            "epoch_us(ts) * 8 + rank AS seq")
+    # _ast_v: the events with their visit number, as a view: single-visit callids (nearly
+    # all) are not copied; only the few others get the running count, materialised.
+    db.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _ast_vm AS
+        SELECT {cols}, greatest(1, sum(CASE WHEN event = 'ENTERQUEUE' THEN 1 ELSE 0 END)
+          OVER (PARTITION BY callid ORDER BY {_ORDER}
+                ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)) AS visit
+        FROM _ast_calls WHERE callid IN (SELECT callid FROM _ast_multi)""")
+    db.execute(f"""
+        CREATE OR REPLACE TEMP VIEW _ast_v AS
+        SELECT {cols}, 1 AS visit FROM _ast_calls
+        WHERE callid NOT IN (SELECT callid FROM _ast_multi)
+        UNION ALL SELECT * FROM _ast_vm""")
+    term = f"event IN {_in(TERMINAL)}"
+    db.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _ast_visit AS
+        SELECT callid, visit,
+          arg_min_null(ts, seq) FILTER (WHERE event = 'ENTERQUEUE') AS enter_at,
+          arg_min_null(queue, seq) FILTER (WHERE event = 'ENTERQUEUE') AS enter_queue,
+          arg_min_null(txt, seq) FILTER (WHERE event = 'ENTERQUEUE') AS callerid,
+          arg_min_null(n_opos, seq) FILTER (WHERE event = 'ENTERQUEUE') AS enter_opos,
+          arg_min_null(ts, seq) FILTER (WHERE event = 'CONNECT') AS con_at,
+          arg_min_null(agent, seq) FILTER (WHERE event = 'CONNECT') AS con_agent,
+          arg_min_null(n_wait, seq) FILTER (WHERE event = 'CONNECT') AS con_wait,
+          arg_min_null(n_ring, seq) FILTER (WHERE event = 'CONNECT') AS con_ring,
+          arg_min_null(event, seq) FILTER (WHERE {term}) AS term_event,
+          arg_min_null(ts, seq) FILTER (WHERE {term}) AS term_at,
+          arg_min_null(agent, seq) FILTER (WHERE {term}) AS term_agent,
+          arg_min_null(queue, seq) FILTER (WHERE {term}) AS term_queue,
+          arg_min_null(n_wait, seq) FILTER (WHERE {term}) AS term_wait,
+          arg_min_null(n_talk, seq) FILTER (WHERE {term}) AS term_talk,
+          arg_min_null(n_pos, seq) FILTER (WHERE {term}) AS term_pos,
+          arg_min_null(n_opos, seq) FILTER (WHERE {term}) AS term_opos,
+          count(*) FILTER (WHERE event IN {_in(TRANSFERS)}) AS transfers,
+          arg_min(queue, seq) FILTER (WHERE queue NOT IN ('', 'NONE')) AS any_queue
+        FROM _ast_v GROUP BY callid, visit""")
+    db.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _ast_visit2 AS
+        SELECT *,
+          CASE WHEN answered THEN coalesce(con_at, term_at - to_seconds(term_talk)) END
+            AS answered_at,
+          CASE WHEN answered THEN coalesce(con_wait, term_wait) ELSE term_wait END AS w
+        FROM (SELECT v.*, coalesce(term_event IN {_in(ANSWERED)}, false) AS answered, t.line
+              FROM _ast_visit v JOIN _ast_tc t USING (callid))""")
+    contacts = db.execute(f"""
+        SELECT ? AS tenant, {_ID} AS contact_id, 'voice' AS channel, 'inbound' AS direction,
+          coalesce({_blank('enter_queue')}, {_blank('term_queue')}, any_queue) AS queue,
+          nullif(callerid, '') AS customer_id,
+          CASE WHEN answered THEN coalesce({_blank('con_agent')}, {_blank('term_agent')})
+          END AS agent_id,
+          CASE WHEN visit = 2 THEN callid WHEN visit > 2 THEN callid || '#' || (visit - 1)
+          END AS parent_contact_id,
+          arrived_at, answered_at, term_at AS ended_at,
+          CAST(coalesce(w, epoch(coalesce(answered_at, term_at) - arrived_at)) AS DOUBLE)
+            AS wait_s,
+          CASE WHEN answered THEN CAST(coalesce(term_talk, epoch(term_at - answered_at))
+            AS DOUBLE) END AS talk_s,
+          CASE WHEN answered THEN CAST(con_ring AS DOUBLE) END AS ring_s,
+          CASE term_event WHEN 'ABANDON' THEN 'abandoned' WHEN 'EXITWITHTIMEOUT' THEN 'timeout'
+            WHEN 'EXITWITHKEY' THEN 'overflowed' WHEN 'EXITEMPTY' THEN 'overflowed'
+            ELSE 'answered' END AS outcome,
+          transfers, term_pos AS queue_position, coalesce(enter_opos, term_opos)
+            AS entry_position,
+          line AS _line
+        FROM (SELECT *, coalesce(enter_at, coalesce(answered_at, term_at) - to_seconds(w))
+                AS arrived_at FROM _ast_visit2) v
+        WHERE term_event IS NOT NULL
+        ORDER BY _line, contact_id""", [tenant]).df()
+    db.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _ast_cs AS
+        SELECT con_agent AS agent_id, 'on_contact' AS state,
+          CAST(NULL AS VARCHAR) AS reason, coalesce({_blank('enter_queue')},
+          {_blank('term_queue')}, any_queue) AS queue, {_ID} AS contact_id,
+          con_at AS started_at, term_at AS ended_at, line AS _line
+        FROM _ast_visit2 v
+        WHERE con_at IS NOT NULL AND {_blank('con_agent')} IS NOT NULL
+        UNION ALL
+        SELECT agent, 'ringing',
+          CASE event WHEN 'RINGNOANSWER' THEN 'no_answer' ELSE 'canceled' END,
+          {_blank('r.queue')}, {_ID.replace('visit', 'r.visit').replace('callid', 'r.callid')},
+          r.ts - to_milliseconds(coalesce(r.n_ring, 0)), r.ts, v.line
+        FROM _ast_v r JOIN _ast_visit2 v USING (callid, visit)
+        WHERE r.event IN ('RINGNOANSWER', 'RINGCANCELED') AND {_blank('r.agent')} IS NOT NULL
+        """)
+    states = _one_per_key(db, tenant)
+    db.execute("DROP VIEW IF EXISTS _ast_v")
+    for name in ("_ast_vm", "_ast_visit", "_ast_visit2", "_ast_cs", "_ast_multi"):
+        db.execute(f"DROP TABLE IF EXISTS {name}")
+    return _utc(contacts), _utc(states)
+
+
+def _one_per_key(db: Any, tenant: str) -> pd.DataFrame:
+    """The call-derived intervals of ``_ast_cs``, one per ``agent_states`` key.
+
+    Two calls can give one agent an interval starting at the same instant (a member that
+    cannot be reached gets ``RINGNOANSWER|0`` from every waiting caller in the same second);
+    the key keeps one of them: the one with the smallest contact id among those derived now
+    and the one stored, so the result never depends on how the lines were split in files.
+    """
+    return db.execute("""
+        SELECT ? AS tenant, n.agent_id, n.state, n.reason, n.queue, n.contact_id,
+          n.started_at, n.ended_at, n._line
+        FROM (SELECT *, row_number() OVER (PARTITION BY agent_id, state, started_at
+                                           ORDER BY contact_id) AS _k FROM _ast_cs) n
+        LEFT JOIN (SELECT agent_id, state, started_at, contact_id FROM agent_states
+                   WHERE tenant = ? AND state IN ('on_contact', 'ringing')
+                     AND started_at BETWEEN (SELECT timezone('UTC', min(started_at)) FROM _ast_cs)
+                                        AND (SELECT timezone('UTC', max(started_at)) FROM _ast_cs)
+                  ) a
+          ON a.agent_id = n.agent_id AND a.state = n.state
+         AND a.started_at = timezone('UTC', n.started_at)
+        WHERE n._k = 1 AND (a.contact_id IS NULL OR a.contact_id >= n.contact_id)
+        ORDER BY n._line, n.agent_id, n.state, n.started_at""", [tenant, tenant]).df()
+
+
+_SESSION_ON = "('ADDMEMBER', 'AGENTLOGIN', 'AGENTCALLBACKLOGIN')"
+_SESSION_EVENTS = ("('ADDMEMBER', 'REMOVEMEMBER', 'AGENTLOGIN', 'AGENTLOGOFF', "
+                   "'AGENTCALLBACKLOGIN', 'AGENTCALLBACKLOGOFF')")
+_AGENT_LOGIN = "('AGENTLOGIN', 'AGENTLOGOFF', 'AGENTCALLBACKLOGIN', 'AGENTCALLBACKLOGOFF')"
+_M_ORDER = "ts, rank, slot, event, queue, callid, data"
+
+
+def _intervals(state: str, value_sql: str, events_sql: str, reason_sql: str) -> str:
+    """SQL of the ``state`` intervals of each agent: while the sum of per-slot flags > 0.
+
+    Each event sets its slot's flag to ``value_sql`` (0/1); a slot is a queue (membership,
+    pause) or ``#agent`` (AgentLogin). An interval starts when the agent's count of set flags
+    leaves 0 and ends when it returns to 0; repeated events change nothing.
+    """
+    return f"""
+        SELECT agent AS agent_id, '{state}' AS state, reason, started_at, ended_at FROM (
+          SELECT agent, tr, ts AS started_at, reason,
+            lead(ts) OVER (PARTITION BY agent ORDER BY {_M_ORDER}) AS ended_at
+          FROM (
+            SELECT *, CASE WHEN cnt - delta = 0 AND cnt > 0 THEN 'start'
+                           WHEN cnt - delta > 0 AND cnt = 0 THEN 'end' END AS tr
+            FROM (
+              SELECT *, sum(delta) OVER (PARTITION BY agent ORDER BY {_M_ORDER}
+                                         ROWS UNBOUNDED PRECEDING) AS cnt
+              FROM (
+                SELECT *, v - coalesce(lag(v) OVER (PARTITION BY agent, slot
+                                                    ORDER BY {_M_ORDER}), 0) AS delta
+                FROM (SELECT *, {value_sql} AS v, {reason_sql} AS reason FROM _ast_m
+                      WHERE event IN {events_sql}))))
+          WHERE tr IS NOT NULL)
+        WHERE tr = 'start'"""
+
+
+def derive_agents(db: Any, tenant: str) -> pd.DataFrame:
+    """``logged_in`` and ``paused`` intervals of the agents touched by this load.
+
+    Also deletes from ``agent_states`` the intervals this source wrote before that are no
+    longer derived (their start moved because a late line arrived).
+    """
+    db.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _ast_m AS
+        SELECT agent, ts, rank, event, queue, callid, data, txt,
+          CASE WHEN event IN {_AGENT_LOGIN} THEN '#agent' ELSE queue END AS slot
+        FROM _ast_members""")
+    sessions = _intervals("logged_in", f"CASE WHEN event IN {_SESSION_ON} THEN 1 ELSE 0 END",
+                          _SESSION_EVENTS, "CAST(NULL AS VARCHAR)")
+    pauses = _intervals(
+        "paused",
+        "CASE event WHEN 'PAUSE' THEN 1 WHEN 'ADDMEMBER' THEN "
+        "CASE WHEN upper(coalesce(txt, '')) = 'PAUSED' THEN 1 ELSE 0 END ELSE 0 END",
+        "('PAUSE', 'UNPAUSE', 'ADDMEMBER', 'REMOVEMEMBER')",
+        "CASE WHEN event = 'PAUSE' THEN nullif(txt, '') END")
+    db.execute(f"CREATE OR REPLACE TEMP TABLE _ast_int AS {sessions} UNION ALL {pauses}")
+    _drop_stale_intervals(db, tenant)
+    frame = db.execute("""
+        SELECT ? AS tenant, i.agent_id, i.state, i.reason, CAST(NULL AS VARCHAR) AS queue,
+          CAST(NULL AS VARCHAR) AS contact_id, i.started_at, i.ended_at, t.line AS _line
+        FROM _ast_int i JOIN _ast_ta t ON t.agent = i.agent_id
+        ORDER BY _line, agent_id, state, started_at""", [tenant]).df()
+    for name in ("_ast_m", "_ast_int"):
+        db.execute(f"DROP TABLE IF EXISTS {name}")
+    return _utc(frame)
+
+
+def _drop_stale_intervals(db: Any, tenant: str) -> None:
+    key = "l.agent_id = n.agent_id AND l.state = n.state AND l.started_at = n.started_at"
+    db.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _ast_stale AS
+        SELECT l.agent_id, l.state, l.started_at FROM {INTERVALS_TABLE} l
+        WHERE l.tenant = ? AND l.agent_id IN (SELECT agent FROM _ast_ta)
+          AND NOT EXISTS (SELECT 1 FROM _ast_int n WHERE {key})""", [tenant])
+    (stale,) = db.execute("SELECT count(*) FROM _ast_stale").fetchone()
+    if stale:
+        db.execute("""
+            DELETE FROM agent_states a USING _ast_stale s
+            WHERE a.tenant = ? AND a.agent_id = s.agent_id AND a.state = s.state
+              AND a.started_at = timezone('UTC', s.started_at)""", [tenant])
+        db.execute(f"""
+            DELETE FROM {INTERVALS_TABLE} l USING _ast_stale s
+            WHERE l.tenant = ? AND l.agent_id = s.agent_id AND l.state = s.state
+              AND l.started_at = s.started_at""", [tenant])
+    db.execute(f"""
+        INSERT INTO {INTERVALS_TABLE}
+        SELECT DISTINCT ?, n.agent_id, n.state, n.started_at FROM _ast_int n
+        WHERE NOT EXISTS (SELECT 1 FROM {INTERVALS_TABLE} l
+                          WHERE l.tenant = ? AND {key})""", [tenant, tenant])
+    db.execute("DROP TABLE IF EXISTS _ast_stale")
+
+
+def pending_calls(wh: Any, tenant: str) -> pd.DataFrame:
+    """Visits whose terminal event has not been loaded yet: ``callid, visit, first_at``.
+
+    ``wh`` is a warehouse (or its DuckDB connection).
+    """
+    db = wh.raw_duckdb() if hasattr(wh, "raw_duckdb") else wh
+    (exists,) = db.execute("SELECT count(*) FROM information_schema.tables "
+                           f"WHERE table_name = '{EVENTS_TABLE}'").fetchone()
+    if not exists:
+        return pd.DataFrame({"callid": [], "visit": [], "first_at": []})
+    return db.execute(f"""
+        SELECT callid, visit, min(ts) AS first_at FROM (
+          SELECT callid, ts, event,
+            greatest(1, sum(CASE WHEN event = 'ENTERQUEUE' THEN 1 ELSE 0 END) OVER (
+              PARTITION BY callid ORDER BY {_ORDER} ROWS UNBOUNDED PRECEDING)) AS visit
+          FROM {EVENTS_TABLE} WHERE tenant = ? AND kind = 'call')
+        GROUP BY callid, visit
+        HAVING count(*) FILTER (WHERE event IN {_in(TERMINAL)}) = 0
+        ORDER BY first_at, callid, visit""", [tenant]).df()
+
+
+def _utc(frame: pd.DataFrame) -> pd.DataFrame:
+    """Mark the naive UTC timestamps of a derived frame as UTC."""
+    for col in frame.columns:
+        if col.endswith("_at") and pd.api.types.is_datetime64_any_dtype(frame[col]) and \
+                not isinstance(frame[col].dtype, pd.DatetimeTZDtype):
+            frame[col] = frame[col].dt.tz_localize("UTC")
+    return frame

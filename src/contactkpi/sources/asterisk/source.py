@@ -1,0 +1,269 @@
+"""``AsteriskQueueLogSource``: the queue_log file (or its table export) to canonical rows.
+
+The source yields one :class:`~contactkpi.sources.base.Batch` whose ``derive`` step the loader
+runs inside the load's transaction: split the lines, check them, store the new events, then
+derive the contacts and agent states of everything the file touched (see the package
+docstring for the whole picture).
+"""
+
+from __future__ import annotations
+
+import time
+import tomllib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import duckdb
+import pandas as pd
+
+from contactkpi.errors import MappingError, SourceError
+from contactkpi.model.validate import empty_rejects
+from contactkpi.sources.asterisk.check import check_lines, truncated_reject
+from contactkpi.sources.asterisk.derive import MAX_CALL_SPAN_S, derive_agents, derive_calls
+from contactkpi.sources.asterisk.lines import (
+    FAST_FIELDS,
+    LINES_TABLE,
+    count_newlines,
+    create_lines_table,
+    duckdb_lines,
+    exact_lines,
+    insert_frame,
+    sniff,
+    table_lines,
+)
+from contactkpi.sources.asterisk.state import (
+    drop_scratch,
+    ensure_state_tables,
+    save_follow_position,
+    store_new_events,
+)
+from contactkpi.sources.base import Batch, ReadContext
+
+#: Files at least this large are split by DuckDB's parallel CSV reader (exact fallback).
+FAST_MIN_BYTES = 4 << 20
+_SCRATCH = ("_ast_ev", "_ast_tc", "_ast_ta")
+#: The exact reader splits a large file in blocks of this many bytes (bounded memory).
+_EXACT_BLOCK = 32 << 20
+
+
+@dataclass(frozen=True)
+class AsteriskOptions:
+    """Options read from the ``[asterisk]`` table of ``--mapping FILE.toml`` (all optional).
+
+    ``server`` is put in front of every call id (``server/1366720340.12``): a callid is
+    unique only within one Asterisk server, so give each server its own name when several
+    feed one tenant (or set ``systemname`` in asterisk.conf, which Asterisk itself puts in
+    front of its uniqueids). ``timezone`` reads the naive times of a table export (default:
+    the tenant's time zone; Asterisk writes local time unless ``queue_log_realtime_use_gmt``).
+    """
+
+    server: str = ""
+    timezone: str | None = None
+
+    @classmethod
+    def read(cls, path: Path | None) -> AsteriskOptions:
+        if path is None:
+            return cls()
+        try:
+            doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise MappingError(f"cannot read {path}: {exc}", where=str(path)) from None
+        section = doc.get("asterisk", {})
+        if not isinstance(section, dict):
+            raise MappingError("[asterisk] must be a table", where=str(path),
+                               hint='write [asterisk] then server = "pbx1"')
+        unknown = set(section) - {"server", "timezone"}
+        if unknown:
+            raise MappingError(f"unknown keys in [asterisk]: {', '.join(sorted(unknown))}",
+                               where=str(path), hint="[asterisk] takes server and timezone")
+        server = str(section.get("server", ""))
+        if "|" in server:
+            raise MappingError("server may not contain '|'", where=f"{path}: server")
+        zone = section.get("timezone")
+        if zone is not None:
+            try:
+                ZoneInfo(str(zone))
+            except (ZoneInfoNotFoundError, ValueError):
+                raise MappingError(f"unknown time zone {zone!r}", where=f"{path}: timezone",
+                                   hint="use an IANA name such as Europe/Paris") from None
+        return cls(server=f"{server}/" if server else "",
+                   timezone=None if zone is None else str(zone))
+
+
+@dataclass
+class Timings:
+    """Seconds spent in each step of the last derive (benchmarks)."""
+
+    steps: dict[str, float] = field(default_factory=dict)
+    fast_path: bool = False
+
+    def mark(self, name: str, started: float) -> float:
+        now = time.perf_counter()
+        self.steps[name] = self.steps.get(name, 0.0) + now - started
+        return now
+
+
+class AsteriskQueueLogSource:
+    """Asterisk ``queue_log``: the pipe file, or the ``queue_log`` table exported as CSV."""
+
+    kind: ClassVar[str] = "asterisk"
+    description: ClassVar[str] = "Asterisk queue_log file (or queue_log table CSV export)"
+    needs_mapping: ClassVar[bool] = False
+
+    def __init__(self, fast_min_bytes: int = FAST_MIN_BYTES) -> None:
+        self.fast_min_bytes = fast_min_bytes
+        self.timings = Timings()
+
+    # -- batch --------------------------------------------------------------------------------
+    def read(self, path: Path, ctx: ReadContext) -> Iterator[Batch]:
+        """One batch whose ``derive`` step loads the whole file (see the module docstring)."""
+        if not path.is_file():
+            raise SourceError(f"file {path} not found", where=str(path))
+        opts = AsteriskOptions.read(ctx.mapping)
+        size = path.stat().st_size
+
+        def split(side: Any) -> tuple[pd.DataFrame, int]:
+            found = self._split_file(side, path, size, ctx, opts)
+            ctx.report(size)
+            return found
+
+        yield Batch(derive=lambda db: self._derive(db, ctx.tenant.name, split))
+
+    def _split_file(self, side: Any, path: Path, size: int, ctx: ReadContext,
+                    opts: AsteriskOptions) -> tuple[pd.DataFrame, int]:
+        """Fill ``_ast_ev`` on the scratch connection; return the rejects and lines read."""
+        with path.open("rb") as f:
+            head = f.read(1 << 16)
+        if sniff(head) == "table":
+            frame = table_lines(path.read_bytes(), opts.timezone or ctx.tenant.timezone)
+            create_lines_table(side)
+            insert_frame(side, frame)
+            rejects, _ = check_lines(side, 1, opts.server)
+            return rejects, len(frame)
+        tail_start, tail = _tail(path, size)
+        complete = count_newlines(path, tail_start)
+        truncated = truncated_reject(complete + 1, tail) if tail else empty_rejects()
+        lines = complete + (1 if tail else 0)
+        self.timings.fast_path = False
+        if size >= self.fast_min_bytes and (not tail or tail.strip()):
+            try:
+                duckdb_lines(side, path)
+                rejects, rows = check_lines(side, 1_000_000, opts.server, last_line=complete,
+                                            fields=len(FAST_FIELDS))
+                if rows == lines:
+                    self.timings.fast_path = True
+                    return _concat(truncated, rejects), lines
+            except duckdb.Error:
+                pass  # the exact reader below decides what is wrong with which line
+            side.execute(f"DROP VIEW IF EXISTS {LINES_TABLE}")
+        create_lines_table(side)
+        first = 1
+        with path.open("rb") as f:
+            left, rest = tail_start, b""
+            while left > 0 or rest:
+                block = f.read(min(_EXACT_BLOCK, left)) if left > 0 else b""
+                left -= len(block)
+                data = rest + block
+                cut = data.rfind(b"\n") + 1 if left > 0 else len(data)
+                data, rest = data[:cut], data[cut:]
+                insert_frame(side, exact_lines(data, first_line=first))
+                first += data.count(b"\n")
+        rejects, _ = check_lines(side, 1_000_000, opts.server)
+        return _concat(truncated, rejects), lines
+
+    # -- follow -------------------------------------------------------------------------------
+    def read_chunk(self, data: bytes, ctx: ReadContext, first_line: int,
+                   position: tuple[str, int, int] | None = None,
+                   truncated: bytes | None = None) -> Iterator[Batch]:
+        """Load complete lines ``data`` (each ending with a newline) read from a live file.
+
+        ``first_line`` numbers the first of them; ``position`` = ``(path, inode, offset)``
+        after them is saved in the same transaction (``asterisk_follow``); ``truncated`` is
+        the unterminated end of a file that will not grow any more (rotated away): it becomes
+        a ``truncated_line`` reject.
+        """
+        opts = AsteriskOptions.read(ctx.mapping)
+        complete = data.count(b"\n")
+        lines = complete + (1 if truncated else 0)
+
+        def split(side: Any) -> tuple[pd.DataFrame, int]:
+            create_lines_table(side)
+            insert_frame(side, exact_lines(data, first_line=first_line))
+            rejects, _ = check_lines(side, 1_000_000, opts.server)
+            if truncated:
+                rejects = _concat(truncated_reject(first_line + complete, truncated), rejects)
+            return rejects, lines
+
+        def save(db: Any) -> None:
+            if position is not None:
+                save_follow_position(db, ctx.tenant.name, position[0], position[1],
+                                     position[2], first_line + lines - 1)
+
+        yield Batch(derive=lambda db: self._derive(db, ctx.tenant.name, split, save))
+
+    # -- shared -------------------------------------------------------------------------------
+    def _derive(self, db: Any, tenant: str, split: Callable[[Any], tuple[pd.DataFrame, int]],
+                after: Callable[[Any], None] | None = None) -> Batch:
+        """The loader's in-transaction step: split and check on a scratch connection (a
+        failed fast read must not abort the load's transaction), then store and derive."""
+        self.timings = Timings(fast_path=self.timings.fast_path)
+        t = time.perf_counter()
+        side = duckdb.connect()
+        try:
+            rejects, lines = split(side)
+            t = self.timings.mark("split + check", t)
+            events = side.execute("SELECT * FROM _ast_ev").to_arrow_table()
+        finally:
+            side.close()
+        ensure_state_tables(db)
+        db.register("_ast_ev_in", events)
+        try:
+            db.execute("CREATE OR REPLACE TEMP TABLE _ast_ev AS SELECT * FROM _ast_ev_in")
+        finally:
+            db.unregister("_ast_ev_in")
+        del events
+        t = self.timings.mark("move events", t)
+        store_new_events(db, tenant, MAX_CALL_SPAN_S)
+        t = self.timings.mark("store events", t)
+        contacts, call_states = derive_calls(db, tenant)
+        member_states = derive_agents(db, tenant)
+        states = pd.concat([call_states, member_states], ignore_index=True) \
+            if len(member_states) else call_states
+        if after is not None:
+            after(db)
+        drop_scratch(db)
+        for name in _SCRATCH:
+            db.execute(f"DROP TABLE IF EXISTS {name}")
+        self.timings.mark("derive", t)
+        return Batch(tables={"contacts": contacts, "agent_states": states},
+                     rejects=rejects, lines=lines)
+
+
+def _concat(*frames: pd.DataFrame) -> pd.DataFrame:
+    found = [f for f in frames if not f.empty]
+    return pd.concat(found, ignore_index=True) if found else empty_rejects()
+
+
+def _tail(path: Path, size: int) -> tuple[int, bytes]:
+    """Offset where the last, unterminated line starts (``size`` if none) and its bytes."""
+    if size == 0:
+        return 0, b""
+    with path.open("rb") as f:
+        step = 1 << 16
+        pos = size
+        tail = b""
+        while pos > 0:
+            start = max(0, pos - step)
+            f.seek(start)
+            block = f.read(pos - start)
+            cut = block.rfind(b"\n")
+            if cut >= 0:
+                tail = block[cut + 1:] + tail
+                return start + cut + 1, tail
+            tail = block + tail
+            pos = start
+    return 0, tail
+

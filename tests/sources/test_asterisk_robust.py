@@ -1,0 +1,311 @@
+"""Asterisk queue_log robustness: split files, repeats, disorder, truncation, corruption.
+
+Properties run on generated centres written as a queue_log by the writer
+(``contactkpi.simulate.raw.asterisk``); each example loads into its own tenant of one shared
+in-memory warehouse.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from contactkpi.config import Tenant
+from contactkpi.simulate.raw.asterisk import format_lines, queue_log_events
+from contactkpi.sources.asterisk import AsteriskQueueLogSource, pending_calls
+from contactkpi.sources.base import ReadContext, SourceFile
+from contactkpi.store import LoadResult, Warehouse, load
+
+T0 = 1_700_000_000
+AGENTS = ("PJSIP/a", "PJSIP/b", "PJSIP/c")
+_TENANTS = itertools.count()
+PROPS = settings(max_examples=8, deadline=None, derandomize=True,
+                 phases=[Phase.explicit, Phase.reuse, Phase.generate],
+                 suppress_health_check=[HealthCheck.too_slow,
+                                        HealthCheck.function_scoped_fixture])
+
+
+@pytest.fixture(scope="module")
+def wh() -> Warehouse:
+    return Warehouse.memory()
+
+
+def tenant() -> str:
+    return f"t{next(_TENANTS)}"
+
+
+def ingest(wh: Warehouse, path: Path, name: str, fast: bool | None = None) -> LoadResult:
+    src = AsteriskQueueLogSource()
+    if fast is not None:
+        src.fast_min_bytes = 0 if fast else 1 << 62
+    ctx = ReadContext(tenant=Tenant(name))
+    return load(wh, SourceFile.of(path, "asterisk"), src.read(path, ctx), tenant=name)
+
+
+def snapshot(wh: Warehouse, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    c = wh.table("contacts", name).execute().drop(columns="tenant")
+    s = wh.table("agent_states", name).execute().drop(columns="tenant")
+    return (c.sort_values("contact_id").reset_index(drop=True),
+            s.sort_values(["agent_id", "state", "started_at"]).reset_index(drop=True))
+
+
+def assert_same(a: tuple[pd.DataFrame, pd.DataFrame], b: tuple[pd.DataFrame, pd.DataFrame]
+                ) -> None:
+    pd.testing.assert_frame_equal(a[0], b[0])
+    pd.testing.assert_frame_equal(a[1], b[1])
+
+
+def ts(seconds: int) -> pd.Timestamp:
+    return pd.Timestamp(T0 + seconds, unit="s", tz="UTC")
+
+
+@st.composite
+def centres(draw: st.DrawFn) -> list[bytes]:
+    """Queue_log lines (with newline) of a few calls, rings, sessions and pauses."""
+    contacts, states = [], []
+    t = 0
+    for i in range(draw(st.integers(1, 7))):
+        t += draw(st.integers(0, 30))
+        outcome = draw(st.sampled_from(["answered", "answered", "abandoned", "timeout",
+                                        "overflowed", "open"]))
+        wait, talk = draw(st.integers(0, 60)), draw(st.integers(1, 200))
+        agent = draw(st.sampled_from(AGENTS))
+        talked = outcome == "answered" or (outcome == "open" and draw(st.booleans()))
+        contacts.append({
+            "contact_id": f"{T0 + t}.{i}", "channel": "voice", "direction": "inbound",
+            "queue": draw(st.sampled_from(["q1", "q2"])), "customer_id": f"55510{i}",
+            "agent_id": agent if talked else None, "arrived_at": ts(t),
+            "answered_at": ts(t + wait) if talked else None,
+            "ended_at": ts(t + wait + (talk if talked else 0)) if outcome != "open" else None,
+            "ring_s": draw(st.integers(0, 9)) if talked else None, "outcome": outcome,
+            "transfers": int(talked and draw(st.booleans())),
+            "entry_position": draw(st.integers(1, 4)), "queue_position": 1,
+        })
+        for _ in range(draw(st.integers(0, 2))):
+            end = t + draw(st.integers(0, wait))
+            ms = draw(st.integers(0, 15_000))
+            states.append({"agent_id": draw(st.sampled_from(AGENTS)), "state": "ringing",
+                           "reason": draw(st.sampled_from(["no_answer", "canceled"])),
+                           "queue": "q1", "contact_id": f"{T0 + t}.{i}",
+                           "started_at": ts(end) - pd.Timedelta(milliseconds=ms),
+                           "ended_at": ts(end)})
+    for agent in draw(st.lists(st.sampled_from(AGENTS), unique=True, max_size=3)):
+        start = draw(st.integers(0, 100))
+        end = start + draw(st.integers(1, 400))
+        states.append({"agent_id": agent, "state": "logged_in", "reason": None,
+                       "queue": draw(st.sampled_from(["q1", "q2"])), "contact_id": None,
+                       "started_at": ts(start), "ended_at": ts(end)})
+        if draw(st.booleans()):
+            p0 = draw(st.integers(start, end))
+            states.append({"agent_id": agent, "state": "paused", "reason": "lunch",
+                           "queue": "q1", "contact_id": None, "started_at": ts(p0),
+                           "ended_at": ts(p0 + draw(st.integers(1, 50)))})
+    frame = pd.DataFrame(contacts)
+    sfr = pd.DataFrame(states) if states else None
+    return [(x + "\n").encode() for x in format_lines(queue_log_events(frame, sfr)).tolist()]
+
+
+def write(path: Path, lines: list[bytes]) -> Path:
+    path.write_bytes(b"".join(lines))
+    return path
+
+
+@PROPS
+@given(lines=centres(), data=st.data())
+def test_split_repeat_disorder_and_reload_change_nothing(wh: Warehouse, tmp_path_factory,
+                                                         lines: list[bytes],
+                                                         data: st.DataObject) -> None:
+    d = tmp_path_factory.mktemp("p")
+    one, two, messy = tenant(), tenant(), tenant()
+    full = write(d / "full", lines)
+    ingest(wh, full, one)
+    reference = snapshot(wh, one)
+    # split at any line: loaded in order, the same rows as one file
+    k = data.draw(st.integers(0, len(lines)), label="split")
+    first, second = write(d / "a", lines[:k]), write(d / "b", lines[k:])
+    ingest(wh, first, two)
+    ingest(wh, second, two)
+    assert_same(snapshot(wh, two), reference)
+    # re-loading any file changes nothing (counted as duplicates)
+    for path, name in ((full, one), (second, two)):
+        again = ingest(wh, path, name)
+        assert all(c.loaded == 0 and c.replaced == 0 for c in again.tables.values())
+    assert_same(snapshot(wh, one), reference)
+    assert_same(snapshot(wh, two), reference)
+    # repeated lines and lines up to a few seconds out of order: still the same rows
+    rng = random.Random(data.draw(st.integers(0, 10**6), label="seed"))
+    noisy = lines + [rng.choice(lines) for _ in range(rng.randint(0, 3))] if lines else []
+    keyed = sorted(noisy, key=lambda raw: int(raw.split(b"|", 1)[0]) + rng.random() * 4.9)
+    ingest(wh, write(d / "messy", keyed), messy)
+    assert_same(snapshot(wh, messy), reference)
+
+
+_MUTATIONS = {
+    "ts": (lambda f: [b"x" + f[0], *f[1:]], "bad_timestamp"),
+    "byte": (lambda f: [f[0], f[1] + b"\xff\xfe", *f[2:]], "bad_encoding"),
+    "event": (lambda f: [*f[:4], b"ZZ" + f[4], *f[5:]], "unknown_event"),
+    "cut": (lambda f: f[:3], "missing_event"),
+    "blank": (lambda f: [], "empty_line"),
+    "wide": (lambda f: [*f, *([b"x"] * 24)], "too_many_fields"),
+}
+
+
+@PROPS
+@given(lines=centres(), data=st.data())
+def test_corrupted_lines_are_rejects_and_both_readers_agree(wh: Warehouse, tmp_path_factory,
+                                                            lines: list[bytes],
+                                                            data: st.DataObject) -> None:
+    d = tmp_path_factory.mktemp("f")
+    out, expected = [], {}
+    for i, raw in enumerate(lines, start=1):
+        kind = data.draw(st.sampled_from([None, None, *_MUTATIONS, "noise"]), label=f"m{i}")
+        if kind is None:
+            out.append(raw)
+        elif kind == "noise":
+            junk = data.draw(st.binary(max_size=30).filter(lambda b: b"\n" not in b))
+            out.append(junk + b"\n")
+            expected[i] = None  # may happen to be a valid line; must not crash
+        else:
+            mutate, code = _MUTATIONS[kind]
+            out.append(b"|".join(mutate(raw.rstrip(b"\n").split(b"|"))) + b"\n")
+            expected[i] = code
+    if data.draw(st.booleans(), label="cut last line"):
+        out.append(b"1700000999|dangling|q|NONE|ENTERQ")
+        expected[len(out)] = "truncated_line"
+    path = write(d / "queue_log", out)
+    fast, exact = tenant(), tenant()
+    ingest(wh, path, fast, fast=True)
+    ingest(wh, path, exact, fast=False)
+    assert_same(snapshot(wh, fast), snapshot(wh, exact))
+    rej = wh.table("rejects").execute()
+    parse = rej[rej.table_name.isna() & rej.tenant.isin([fast, exact])]
+    by_tenant = {t: sorted(zip(g.line, g.reason_code, strict=True))
+                 for t, g in parse.groupby("tenant")}
+    assert by_tenant.get(fast, []) == by_tenant.get(exact, [])
+    got = dict(by_tenant.get(exact, []))
+    for line, code in expected.items():
+        if code is not None:
+            assert got.get(line) == code, (line, code, got)
+    assert set(got) <= set(expected)  # untouched lines are never parse rejects
+    assert parse.reason.notna().all()
+
+
+def _log(path: Path, text: str) -> Path:
+    path.write_text("".join(line.strip() + "\n" for line in text.strip().splitlines()))
+    return path
+
+
+def test_a_call_across_two_files_and_midnight_stays_pending_until_its_end(
+        wh: Warehouse, tmp_path: Path) -> None:
+    name = tenant()
+    # 2023-11-14 23:59:50 UTC .. 2023-11-15 00:02:00 UTC
+    day1 = _log(tmp_path / "queue_log.1", """
+        1700006390|c9|support|NONE|ENTERQUEUE||5550009|1
+        1700006395|c9|support|PJSIP/a|CONNECT|5|m9|1""")
+    day2 = _log(tmp_path / "queue_log", """
+        1700006520|c9|support|PJSIP/a|COMPLETECALLER|5|125|1""")
+    ingest(wh, day1, name)
+    assert len(snapshot(wh, name)[0]) == 0
+    assert pending_calls(wh, name).callid.tolist() == ["c9"]
+    on = snapshot(wh, name)[1]
+    assert on.state.tolist() == ["on_contact"] and on.ended_at.isna().all()  # live: on a call
+    result = ingest(wh, day2, name)
+    assert result.tables["contacts"].loaded == 1
+    assert result.tables["agent_states"].replaced == 1  # the open on_contact is closed
+    c, s = snapshot(wh, name)
+    assert (c.arrived_at[0], c.answered_at[0], c.ended_at[0], c.wait_s[0], c.talk_s[0]) == (
+        pd.Timestamp("2023-11-14 23:59:50", tz="UTC"),
+        pd.Timestamp("2023-11-14 23:59:55", tz="UTC"),
+        pd.Timestamp("2023-11-15 00:02:00", tz="UTC"), 5.0, 125.0)
+    assert s.ended_at.tolist() == [pd.Timestamp("2023-11-15 00:02:00", tz="UTC")]
+    assert len(pending_calls(wh, name)) == 0
+
+
+def test_a_late_line_moving_a_session_start_leaves_no_stale_interval(
+        wh: Warehouse, tmp_path: Path) -> None:
+    name = tenant()
+    ingest(wh, _log(tmp_path / "a", "1700000100|MANAGER|q2|PJSIP/a|ADDMEMBER|"), name)
+    assert snapshot(wh, name)[1].started_at.tolist() == [ts(100)]
+    ingest(wh, _log(tmp_path / "b", """
+        1700000099|MANAGER|q1|PJSIP/a|ADDMEMBER|
+        1700000200|MANAGER|q1|PJSIP/a|REMOVEMEMBER|
+        1700000200|MANAGER|q2|PJSIP/a|REMOVEMEMBER|"""), name)
+    s = snapshot(wh, name)[1]
+    assert [(r.state, r.started_at, r.ended_at) for r in s.itertuples()] == [
+        ("logged_in", ts(99), ts(200))]
+
+
+def test_a_truncated_last_line_is_read_again_when_complete(wh: Warehouse,
+                                                           tmp_path: Path) -> None:
+    whole = (b"1700000000|c1|q|NONE|ENTERQUEUE||555|1\n"
+             b"1700000009|c1|q|NONE|ABANDON|1|1|9\n")
+    live, done = tenant(), tenant()
+    path = tmp_path / "queue_log"
+    path.write_bytes(whole[:-12])  # Asterisk is writing the ABANDON line
+    first = ingest(wh, path, live)
+    assert first.rows_rejected == 1 and len(snapshot(wh, live)[0]) == 0
+    path.write_bytes(whole)
+    ingest(wh, path, live)
+    ingest(wh, path, done)
+    assert_same(snapshot(wh, live), snapshot(wh, done))
+    assert snapshot(wh, live)[0].outcome.tolist() == ["abandoned"]
+
+
+def test_a_failed_load_leaves_nothing_behind(wh: Warehouse, tmp_path: Path) -> None:
+    name = tenant()
+    path = _log(tmp_path / "q", """
+        1700000000|c1|q|NONE|ENTERQUEUE||555|1
+        1700000009|c1|q|NONE|ABANDON|1|1|9""")
+    db = wh.raw_duckdb()
+    src = AsteriskQueueLogSource()
+
+    def boom(_: LoadResult) -> None:
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        load(wh, SourceFile.of(path, "asterisk"), src.read(path, ReadContext(Tenant(name))),
+             tenant=name, on_batch=boom)
+    (stored,) = db.execute("SELECT count(*) FROM asterisk_events WHERE tenant = ?",
+                           [name]).fetchone()
+    assert stored == 0 and len(snapshot(wh, name)[0]) == 0
+    ingest(wh, path, name)
+    assert len(snapshot(wh, name)[0]) == 1
+
+
+def test_the_fast_reader_is_used_when_it_can_be_and_agrees(wh: Warehouse,
+                                                           tmp_path: Path) -> None:
+    text = (Path(__file__).resolve().parent / "data" / "asterisk" / "calls.log").read_bytes()
+    for name, body, fast_used in (("clean", text, True),
+                                  ("blank line", text.replace(b"\n", b"\n\n", 1), False),
+                                  ("crlf", text.replace(b"\n", b"\r\n"), None)):
+        path = write(tmp_path / name.replace(" ", "_"), [body])
+        results = {}
+        for fast in (True, False):
+            src = AsteriskQueueLogSource(fast_min_bytes=0 if fast else 1 << 62)
+            results[fast] = tenant()
+            load(wh, SourceFile.of(path, "asterisk"),
+                 src.read(path, ReadContext(Tenant(results[fast]))), tenant=results[fast])
+            if fast_used is not None:  # CRLF: up to DuckDB's reader; the result is the same
+                assert src.timings.fast_path is (fast and fast_used), name
+        assert_same(snapshot(wh, results[True]), snapshot(wh, results[False]))
+        assert len(snapshot(wh, results[True])[0]) == 12
+
+
+def test_the_exact_reader_reads_a_large_file_in_blocks_the_same_way(
+        wh: Warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from contactkpi.sources.asterisk import source as module
+
+    text = (Path(__file__).resolve().parent / "data" / "asterisk" / "calls.log").read_bytes()
+    path = write(tmp_path / "q", [text, b"1700009999|c|q|NONE|ENTERQ"])
+    whole, blocks = tenant(), tenant()
+    ingest(wh, path, whole, fast=False)
+    monkeypatch.setattr(module, "_EXACT_BLOCK", 100)  # a few lines per block
+    result = ingest(wh, path, blocks, fast=False)
+    assert result.rows_read == 39 and result.rows_rejected == 1
+    assert_same(snapshot(wh, whole), snapshot(wh, blocks))
