@@ -105,6 +105,8 @@ def test_a_good_file_loads(tmp_path: Path) -> None:
     ("table: contacts", "table: contact", 3, "measures.offered.table", "unknown table"),
     ("agg: count", "agg: total", 5, "measures.offered.agg", "not a valid agg"),
     ("    sources: [{title: t}]\n", "", 8, "metrics.sl.sources", "must quote its source"),
+    ("    filter: direction = 'inbound'\n", "    spread_until: ended_at\n", 3,
+     "measures.offered.spread_until", "spread_until needs a timestamp column"),
 ])
 def test_bad_definitions_name_file_line_field(tmp_path: Path, old: str, new: str, line: int,
                                               field: str, message: str) -> None:

@@ -120,7 +120,8 @@ def test_plan_rows_agree_with_the_staff_command(center):
     out = run_json(center, "plan", "--from", "2026-01-13", "--to", "2026-01-13", "--queue",
                    "sales", "--shrinkage", "0.3")
     assert out["target"] == {"service_level": 0.8, "threshold_s": 20.0, "shrinkage": 0.3}
-    assert "staffed_agents" in out["notes"][0]
+    # the simulator's sessions carry no queue: the plan says why staffed is empty
+    assert "sessions must carry their queue" in out["notes"][0]
     assert [r["model"] for r in out["runs"]] == ["simulator_plan"]
     rows = pd.DataFrame(out["rows"])
     assert set(rows["volume_source"]) <= {"forecast", "actual"}

@@ -33,7 +33,6 @@ from hypothesis import strategies as st
 from contactkpi.config import Settings, TargetSetting, Tenant
 from contactkpi.errors import QueryError
 from contactkpi.metrics import MetricQuery, MetricRequest, query
-from contactkpi.metrics.loader import CATALOG_DIR, load_catalog
 from contactkpi.store import Warehouse, load_frames
 from contactkpi.wfm import erlang
 from contactkpi.wfm.history import Scope, check_queues, history, patience_estimate
@@ -86,32 +85,6 @@ def sessions() -> pd.DataFrame:
 
 SETTINGS = Settings(tenants={"acme": Tenant("acme", timezone=ZONE)}, default_tenant="acme",
                     targets={"service_level": TargetSetting(0.8, 0.05, {"threshold_s": 20})})
-
-#: A staffed-agents metric for tests only: seconds logged in per queue over the interval
-#: length. Exact here because no session crosses an interval boundary; the real metric must
-#: split sessions at period boundaries (see plan.STAFFED_METRIC).
-STAFFED_YAML = """\
-family: test_staffing
-measures:
-  - name: test_logged_in_seconds
-    table: agent_states
-    agg: sum
-    expr: elapsed_s(started_at, ended_at)
-    filter: state = 'logged_in' AND ended_at IS NOT NULL
-metrics:
-  - name: staffed_agents
-    label: Staffed agents (test)
-    type: derived
-    unit: number
-    direction: neutral
-    inputs:
-      logged: {measure: test_logged_in_seconds}
-    expr: logged / (period_days * 86400)
-    definition: Seconds logged in divided by the seconds of the period.
-    missing: Test only; sessions must not cross a period boundary.
-    sources: [{title: test}]
-"""
-
 
 @pytest.fixture(scope="module")
 def wh() -> Warehouse:
@@ -224,14 +197,13 @@ def test_stored_accuracy_bad_input(scope):
     assert err.value.where == "--model" and "m1" in err.value.hint
 
 
-def test_plan_without_a_staffing_metric(scope):
+def test_plan_requires_agents_by_erlang_for_the_planned_volume(scope):
     target = target_from_settings(scope, shrinkage=0.3)
     assert (target.service_level, target.threshold_s) == (0.8, 20.0)
     res = plan_range(scope, None, start=date(2026, 1, 5), end=date(2026, 1, 5), target=target)
     p = res.rows.set_index(["queue", res.rows.interval_start.dt.strftime("%H:%M")])
     assert res.patience_s == {"sales": pytest.approx(165.0)}
-    assert "staffed_agents" in res.notes[0]
-    assert p["staffed"].isna().all() and p["flag"].isna().all()
+    assert res.notes == []
     # support 09:00 has no forecast: 1 call x 300 s = 1/6 Erlang, Erlang C. One agent gives
     # SL = 1 - (1/6) e^(-(1 - 1/6) 20 / 300) = 0.8423 >= 0.8; with 30% shrinkage 2 scheduled.
     s = p.loc[("support", "09:00")]
@@ -257,11 +229,7 @@ def test_plan_without_a_staffing_metric(scope):
     assert np.isnan(late.actual_volume) and pd.isna(late.sl_met)
 
 
-def test_plan_with_a_staffing_metric_flags_the_misses(wh, tmp_path: Path):
-    extra = tmp_path / "staffing.yaml"
-    extra.write_text(STAFFED_YAML)
-    catalog = load_catalog([*sorted(CATALOG_DIR.glob("*.yaml")), extra])
-    scope = Scope.resolve(wh, SETTINGS, catalog=catalog)
+def test_plan_with_staffed_agents_flags_the_misses(scope):
     res = plan_range(scope, None, start=date(2026, 1, 5), end=date(2026, 1, 5))
     assert res.notes == []
     p = res.rows.set_index(["queue", res.rows.interval_start.dt.strftime("%H:%M")])

@@ -69,6 +69,7 @@ from contactkpi.metrics.spec import (
     MetricType,
     SnapshotAt,
 )
+from contactkpi.metrics.spread import split_unit, spread_rows
 from contactkpi.model import TABLES, Kind
 
 _INT_AGGS = (Agg.COUNT, Agg.COUNT_DISTINCT)
@@ -222,13 +223,22 @@ class Compiler:
                 return rel[cols[name]].cast("float64")
             if name == "period_days":
                 return self._period_days(rel)
+            if name == "period_s":  # exact for sub-day buckets (no float days)
+                g = self.ctx.grain
+                if g in SUB_DAY:
+                    return ibis.literal(float(SUB_DAY[g]))
+                return self._period_days(rel) * 86400
             raise KeyError(name)
 
         def param(name: str) -> Any:
             return r.params[name]
 
+        def coalesce(args: list[Any], nodes: list[Any]) -> Any:
+            return ibis.coalesce(*args)
+
         return filters.Translator(column, param, mode="definition",
-                                  where=f"metrics.{r.metric.name}.expr")(pred).cast("float64")
+                                  where=f"metrics.{r.metric.name}.expr",
+                                  functions={"coalesce": coalesce})(pred).cast("float64")
 
     def _period_days(self, rel: ibis.Table) -> Any:
         ctx = self.ctx
@@ -355,10 +365,15 @@ class Compiler:
             needed |= filters.parse(self.ctx.query.where, where="--where", mode="user").columns
         return needed
 
-    def _agg_partial(self, table: str, time_dim: str, items: list[tuple[Atom, str]]
-                     ) -> ibis.Table:
+    def _agg_partial(self, table: str, time_dim: str, items: list[tuple[Atom, str]],
+                     spread_until: str | None = None) -> ibis.Table:
         texts = [t for a, _ in items for t in (a.measure.filter, a.extra, a.measure.expr)]
-        scope = RowScope(self.ctx, table, time_dim, texts)
+        base = None
+        if spread_until is not None:  # interval rows: one piece per overlapped period
+            ctx = self.ctx
+            base = spread_rows(ctx.source(table), time_dim, spread_until, ctx.clock,
+                               split_unit(ctx.grain, ctx.dims), ctx.start, ctx.end)
+        scope = RowScope(self.ctx, table, time_dim, texts, base=base)
         metric = items[0][0].measure.name
         keys = scope.keys(metric)
         # conditions every atom shares move to WHERE (read once, before aggregation)
@@ -587,18 +602,19 @@ class Compiler:
 
     def partials(self) -> list[tuple[ibis.Table, list[str]]]:
         out: list[tuple[ibis.Table, list[str]]] = []
-        groups: dict[tuple[str, str], list[tuple[Atom, str]]] = {}
+        groups: dict[tuple[str, str, str | None], list[tuple[Atom, str]]] = {}
         snaps: dict[tuple[str, SnapshotAt], list[tuple[Atom, str]]] = {}
         for atom, col in self.atoms.items():
             if atom.kind == "agg":
-                groups.setdefault((atom.measure.table, atom.time_dim), []).append((atom, col))
+                key = (atom.measure.table, atom.time_dim, atom.measure.spread_until)
+                groups.setdefault(key, []).append((atom, col))
             elif atom.kind == "snapshot":
                 assert atom.at is not None
                 snaps.setdefault((atom.measure.table, atom.at), []).append((atom, col))
             else:
                 out.append((self._entity_partial(atom, col), [col]))
-        for (table, td), items in groups.items():
-            out.append((self._agg_partial(table, td, items), [c for _, c in items]))
+        for (table, td, until), items in groups.items():
+            out.append((self._agg_partial(table, td, items, until), [c for _, c in items]))
         for (table, at), items in snaps.items():
             out.append((self._snapshot_partial(table, at, items), [c for _, c in items]))
         for ratom, prefix in self.repeats.items():
@@ -687,6 +703,13 @@ def _params_match(r: Resolved, wanted: Mapping[str, Any]) -> bool:
 
 
 def _status(value: Any, target: TargetSetting, direction: Direction) -> Any:
+    """met / near / missed of a value against its target (null when the value is missing).
+
+    Higher is better: met at or above the target, near within ``near`` below it. Lower is
+    better: met at or below, near within ``near`` above. Neutral KPIs (occupancy ~85%) have
+    a target *range*, not a side: met within ``near`` of the target either way, near within
+    twice ``near``, missed beyond (an exact match is never a fair goal for a ratio).
+    """
     t, near = float(target.value), float(target.near)
     v = value.cast("float64")
     if direction is Direction.LOWER:
@@ -694,7 +717,7 @@ def _status(value: Any, target: TargetSetting, direction: Direction) -> Any:
     elif direction is Direction.HIGHER:
         met, close = v >= t, v >= t - near
     else:
-        met, close = (v - t).abs() <= 0, (v - t).abs() <= near
+        met, close = (v - t).abs() <= near, (v - t).abs() <= 2 * near
     return ibis.cases((v.isnull(), ibis.null().cast("string")), (met, "met"),
                       (close, "near"), else_="missed")
 

@@ -13,7 +13,7 @@ from contactkpi.metrics import params as params_mod
 from contactkpi.metrics.dimensions import DIMENSIONS, metric_dimensions
 from contactkpi.metrics.grains import GRAINS
 from contactkpi.metrics.loader import default_catalog
-from contactkpi.metrics.spec import Catalog, Metric
+from contactkpi.metrics.spec import Catalog, Direction, Metric
 
 FAMILY_ORDER = ("inbound", "resolution", "agents", "helpdesk", "outbound", "workforce",
                 "trends")
@@ -65,13 +65,24 @@ def _metric(m: Metric, catalog: Catalog) -> list[str]:
         lines += ["Dimensions: " + ", ".join(f"`{d}`" for d in dims) + ".", ""]
     if m.target:
         lines += [f"Default target: {m.target.value:g}"
-                  + (f" (near within {m.target.near:g})" if m.target.near else ""), ""]
+                  + (f" (near within {m.target.near:g})" if m.target.near else "")
+                  + f". Status: {status_rule(m.direction)}", ""]
     for s in m.sources:
         quote = f': "{s.quote}"' if s.quote else ""
         link = f" <{s.url}>" if s.url else ""
         lines.append(f"> {s.title}{link}{quote}")
     lines.append("")
     return lines
+
+
+def status_rule(direction: Direction) -> str:
+    """How a value is judged against its target (see compile._status), in words."""
+    if direction is Direction.HIGHER:
+        return "met at or above the target, near within `near` below it, else missed."
+    if direction is Direction.LOWER:
+        return "met at or below the target, near within `near` above it, else missed."
+    return ("met within `near` of the target either way, near within twice `near`, "
+            "else missed (a target range, not a side).")
 
 
 def render_markdown(catalog: Catalog | None = None) -> str:

@@ -28,6 +28,7 @@ from contactkpi.metrics.request import MetricQuery, parse_request
 from contactkpi.metrics.resolve import Resolved, resolve
 from contactkpi.metrics.scope import OFF, PN, RowScope, _and, make_context, time_dim_for
 from contactkpi.metrics.spec import Catalog, MetricType
+from contactkpi.metrics.spread import split_unit, spread_rows
 from contactkpi.model import TABLES
 from contactkpi.store import Warehouse
 
@@ -158,7 +159,11 @@ def _input_drill(comp: Compiler, r: Resolved, cell: Mapping[str, Any]) -> ibis.T
     for a in aliases:
         measure = catalog.measures[m.inputs[a].measure]
         texts += [measure.filter, measure.expr, r.filter_of(a), measure.per]
-    scope = RowScope(ctx, table, td, texts)
+    base = None
+    if first.spread_until:  # interval rows: the pieces inside the cell (bounds clipped)
+        base = spread_rows(ctx.source(table), td, first.spread_until, ctx.clock,
+                           split_unit(ctx.grain, ctx.dims), ctx.start, ctx.end)
+    scope = RowScope(ctx, table, td, texts, base=base)
     t = scope.t
     wanted = m.drill or TABLES[table].column_names
     cols: dict[str, Any] = {c: t[c] for c in wanted if c in t.columns}

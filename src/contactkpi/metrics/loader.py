@@ -171,7 +171,7 @@ class _Reader:
         field = f"measures.{node['name']}" if isinstance(node, dict) and node.get("name") \
             else f"measures[{index}]"
         allowed = ("name", "table", "agg", "expr", "filter", "quantile", "per", "then",
-                   "snapshot", "time_dimension", "description")
+                   "snapshot", "time_dimension", "description", "spread_until")
         if not self.keys(node, allowed, field, required=("name", "table", "agg")):
             return None
         field = f"measures.{node.get('name', index)}"
@@ -199,6 +199,7 @@ class _Reader:
             time_dimension=self.text(node, "time_dimension", field),
             description=self.text(node, "description", field) or "",
             location=self.loc(node),
+            spread_until=self.text(node, "spread_until", field),
         )
 
     # ------------------------------------------------------------ params

@@ -32,7 +32,7 @@ SNAPSHOT_PLACEHOLDERS = frozenset({"as_of", "as_of_date"})
 #: Computed columns a definition may use besides the canonical ones.
 VIRTUAL_COLUMNS = {"contacts": frozenset({"in_opening_hours"})}
 #: Names a derived expression may use besides its inputs.
-DERIVED_NAMES = frozenset({"period_days"})
+DERIVED_NAMES = frozenset({"period_days", "period_s"})
 #: Extra drill columns of repeat-window metrics.
 REPEAT_DRILL = frozenset({"next_contact_id", "next_arrived_at", "fcr_status"})
 
@@ -89,6 +89,14 @@ def check_measures(catalog: Catalog) -> Iterable[Issue]:
                                                                        Kind.DATE)):
             out.append(Issue(m.location, f"{field}.time_dimension",
                              f"{td!r} is not a timestamp or date column of {m.table}"))
+        until = m.spread_until
+        if until and (not table.has(until) or table.column(until).kind is not Kind.TIMESTAMP
+                      or (td and table.column(td).kind is not Kind.TIMESTAMP)
+                      or m.per or m.snapshot or m.agg is not Agg.SUM):
+            out.append(Issue(m.location, f"{field}.spread_until",
+                             f"spread_until needs a timestamp column of {m.table} ending "
+                             "intervals that start at a timestamp time_dimension, on a sum",
+                             "e.g. spread_until: ended_at with agg: sum"))
         pred = _parse(m.filter, m.location, f"{field}.filter", [])
         if pred and not m.snapshot and pred.placeholders & SNAPSHOT_PLACEHOLDERS:
             out.append(Issue(m.location, f"{field}.filter", ":as_of is only for snapshot "

@@ -168,6 +168,9 @@ class Measure:
     time_dimension: str | None = None
     description: str = ""
     location: SourceLocation = NOWHERE
+    #: an interval measure: each row lasts from its time dimension to this column and is
+    #: split across the periods it overlaps (time-weighted; see metrics.spread)
+    spread_until: str | None = None
 
 
 class SnapshotAt(StrEnum):

@@ -168,8 +168,13 @@ def _staffed(scope: Scope, queues: Sequence[str], *, interval_s: int, start: str
         return None
     frame = intervals(scope, [STAFFED_METRIC], interval_s=interval_s, start=start, end=end,
                       queues=queues)
-    return frame.rename(columns={STAFFED_METRIC: "staffed"})[
+    staffed = frame.rename(columns={STAFFED_METRIC: "staffed"})[
         ["queue", "period_start", "staffed"]]
+    if staffed["staffed"].isna().all():
+        notes.append(f"no agent_states row of these queues gives {STAFFED_METRIC} (sessions "
+                     "must carry their queue), so staffed, gap, achievable SL and the flags "
+                     "are empty")
+    return staffed
 
 
 def _patience(scope: Scope, queues: Sequence[str], start: date, lo: str, hi: str
