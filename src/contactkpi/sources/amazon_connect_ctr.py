@@ -97,7 +97,6 @@ Mapping file (``ReadContext.mapping``, TOML, optional)::
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -108,7 +107,7 @@ import pandas as pd
 
 from contactkpi.errors import MappingError, SourceError
 from contactkpi.model.validate import LINE, empty_rejects
-from contactkpi.sources.base import Batch, ReadContext
+from contactkpi.sources.base import Batch, ReadContext, read_options
 from contactkpi.sources.json_stream import Found, numbered, read_records
 
 __all__ = ["MAPPABLE", "AmazonConnectCtrSource", "AttributeMapping", "contact_row"]
@@ -166,23 +165,12 @@ class AttributeMapping:
         """Read the ``[connect.attributes]`` table of a mapping TOML file (None: empty)."""
         if path is None:
             return cls()
-        try:
-            doc = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise MappingError(f"mapping file {path} not found", where="--mapping",
-                               hint="pass the path of an existing TOML file") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise MappingError(f"mapping file is not valid TOML: {exc}", where=str(path),
-                               hint="fix the TOML syntax") from None
-        section = doc.get("connect", {})
-        table = section.get("attributes", {}) if isinstance(section, dict) else None
-        if not isinstance(section, dict) or not isinstance(table, dict):
+        section = read_options(path, "connect", frozenset({"attributes"}),
+                               '[connect.attributes] reason = "ContactReason"')
+        table = section.get("attributes", {})
+        if not isinstance(table, dict):
             raise MappingError("[connect.attributes] must be a table", where=str(path),
                                hint='write e.g. [connect.attributes] reason = "ContactReason"')
-        unknown = set(section) - {"attributes"}
-        if unknown:
-            raise MappingError(f"unknown key(s) in [connect]: {', '.join(sorted(unknown))}",
-                               where=str(path), hint="[connect] has only an attributes table")
         for column, source in table.items():
             if column not in MAPPABLE:
                 raise MappingError(f"[connect.attributes] {column}: not a mappable column",

@@ -10,6 +10,7 @@ loads the batches of one file atomically.
 from __future__ import annotations
 
 import hashlib
+import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,9 +19,10 @@ from typing import Any, ClassVar, Protocol
 import pandas as pd
 
 from contactkpi.config import Tenant
+from contactkpi.errors import MappingError
 from contactkpi.model.validate import LINE, empty_rejects
 
-__all__ = ["LINE", "Batch", "ReadContext", "Source", "SourceFile", "file_digest"]
+__all__ = ["LINE", "Batch", "ReadContext", "Source", "SourceFile", "file_digest", "read_options"]
 
 
 @dataclass(frozen=True)
@@ -83,3 +85,30 @@ class Source(Protocol):
     def read(self, path: Path, ctx: ReadContext) -> Iterator[Batch]:
         """Yield batches of canonical rows; raise SourceError if the file cannot be read."""
         ...
+
+
+def read_options(path: Path, section: str, allowed: frozenset[str], example: str
+                 ) -> dict[str, Any]:
+    """The ``[section]`` table of a source's mapping TOML file (empty when absent).
+
+    Raises:
+        MappingError: the file is missing or not TOML, the section is not a table, or it has
+            a key outside ``allowed``; ``example`` is shown as the hint.
+    """
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise MappingError(f"mapping file {path} not found", where="--mapping",
+                           hint="pass the path of an existing TOML file") from None
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise MappingError(f"mapping file is not valid TOML: {exc}", where=str(path),
+                           hint="fix the TOML syntax") from None
+    table = doc.get(section, {})
+    if not isinstance(table, dict):
+        raise MappingError(f"[{section}] must be a table", where=str(path), hint=example)
+    unknown = set(table) - allowed
+    if unknown:
+        raise MappingError(f"unknown key(s) in [{section}]: {', '.join(sorted(unknown))}",
+                           where=str(path), hint=f"[{section}] takes "
+                           + ", ".join(sorted(allowed)) + f"; e.g. {example}")
+    return table

@@ -90,7 +90,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -102,7 +101,7 @@ import pandas as pd
 
 from contactkpi.errors import MappingError, SourceError
 from contactkpi.model.validate import LINE, empty_rejects
-from contactkpi.sources.base import Batch, ReadContext
+from contactkpi.sources.base import Batch, ReadContext, read_options
 from contactkpi.sources.json_stream import numbered, read_records
 
 __all__ = ["MAPPABLE", "VIA", "HelpdeskTicketsSource", "TicketMapping"]
@@ -162,22 +161,9 @@ class TicketMapping:
         """Read ``[tickets]`` from a mapping TOML file (None: the defaults)."""
         if path is None:
             return cls()
-        try:
-            doc = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise MappingError(f"mapping file {path} not found", where="--mapping",
-                               hint="pass the path of an existing TOML file") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise MappingError(f"mapping file is not valid TOML: {exc}", where=str(path),
-                               hint="fix the TOML syntax") from None
-        section = doc.get("tickets", {})
-        if not isinstance(section, dict):
-            raise MappingError("[tickets] must be a table", where=str(path),
-                               hint='write e.g. [tickets] channel = "via"')
-        unknown = set(section) - {"channel", "csv_time_format", "fields"}
-        if unknown:
-            raise MappingError(f"unknown key(s) in [tickets]: {', '.join(sorted(unknown))}",
-                               where=str(path), hint="use channel, csv_time_format, fields")
+        section = read_options(path, "tickets",
+                               frozenset({"channel", "csv_time_format", "fields"}),
+                               '[tickets] channel = "via"')
         channel = section.get("channel", "ticket")
         if channel not in ("ticket", "via"):
             raise MappingError(f"[tickets] channel = {channel!r}", where=str(path),

@@ -9,7 +9,6 @@ docstring for the whole picture).
 from __future__ import annotations
 
 import time
-import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +39,7 @@ from contactkpi.sources.asterisk.state import (
     save_follow_position,
     store_new_events,
 )
-from contactkpi.sources.base import Batch, ReadContext
+from contactkpi.sources.base import Batch, ReadContext, read_options
 
 #: Files at least this large are split by DuckDB's parallel CSV reader (exact fallback).
 FAST_MIN_BYTES = 4 << 20
@@ -67,18 +66,8 @@ class AsteriskOptions:
     def read(cls, path: Path | None) -> AsteriskOptions:
         if path is None:
             return cls()
-        try:
-            doc = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise MappingError(f"cannot read {path}: {exc}", where=str(path)) from None
-        section = doc.get("asterisk", {})
-        if not isinstance(section, dict):
-            raise MappingError("[asterisk] must be a table", where=str(path),
-                               hint='write [asterisk] then server = "pbx1"')
-        unknown = set(section) - {"server", "timezone"}
-        if unknown:
-            raise MappingError(f"unknown keys in [asterisk]: {', '.join(sorted(unknown))}",
-                               where=str(path), hint="[asterisk] takes server and timezone")
+        section = read_options(path, "asterisk", frozenset({"server", "timezone"}),
+                               '[asterisk] server = "pbx1"')
         server = str(section.get("server", ""))
         if "|" in server:
             raise MappingError("server may not contain '|'", where=f"{path}: server")
