@@ -46,17 +46,24 @@ def test_opening_hours_and_holidays_in_local_time() -> None:
     assert at.hour == 7
 
 
-def test_next_open_keeps_open_times_and_moves_closed_ones_after_opening() -> None:
-    cal = _calendar(LONDON, date(2026, 3, 23), 2)  # Mon, Tue (GMT)
+def test_a_closed_moment_moves_into_opening_hours_along_the_profile() -> None:
+    cal = _calendar(LONDON, date(2026, 3, 23), 2)  # Mon, Tue (GMT), open 08:00-20:00
+    # profile: weight 3 for 10:00-11:00, 1 for the rest of the day
+    weights = np.where((cal.wall_minute >= 600) & (cal.wall_minute < 660), 3.0, 1.0)
+    back = cal.return_times(weights)
     r = random.Random(1)
     noon = (cal.first_minute + 12 * 60) * US_PER_MIN
-    assert cal.next_open(noon, r, 30 * US_PER_MIN) == noon
-    night = (cal.first_minute + 22 * 60) * US_PER_MIN
-    tuesday_8 = (cal.first_minute + 1440 + 8 * 60) * US_PER_MIN
-    for _ in range(20):
-        t = cal.next_open(night, r, 30 * US_PER_MIN)
-        assert tuesday_8 <= t < tuesday_8 + 30 * US_PER_MIN
-    assert cal.next_open((cal.first_minute + 1440 + 21 * 60) * US_PER_MIN, r, 1) is None
+    assert back.at(noon, r) == noon  # open: unchanged
+    night = (cal.first_minute + 22 * 60) * US_PER_MIN  # Monday 22:00: Tuesday instead
+    moved = np.array([back.at(night, r) for _ in range(4000)]) // US_PER_MIN - cal.first_minute
+    assert (moved >= 1440 + 8 * 60).all() and (moved < 1440 + 20 * 60).all()
+    # 10:00-11:00 has weight 3 of 3 + 11 = 14 in the day's profile
+    share = ((moved >= 1440 + 600) & (moved < 1440 + 660)).mean()
+    assert share == pytest.approx(3 / 14, abs=0.03)
+    early = (cal.first_minute + 1440 + 6 * 60) * US_PER_MIN  # Tuesday 06:00: that same day
+    assert 1440 + 8 * 60 <= back.at(early, r) // US_PER_MIN - cal.first_minute < 1440 + 1200
+    # after the last opening of the period nobody calls within it
+    assert back.at((cal.first_minute + 1440 + 21 * 60) * US_PER_MIN, r) is None
 
 
 def test_intraday_shape_has_a_morning_and_an_afternoon_peak() -> None:
@@ -70,9 +77,14 @@ def test_intraday_shape_has_a_morning_and_an_afternoon_peak() -> None:
 def _tenant(**over: object) -> TenantSim:
     base = dict(name="uk", timezone="Europe/London",
                 opening_hours={"mon-fri": "08:00-20:00", "sat": "09:00-13:00"},
-                holidays=("2026-03-27",), surge_rate=0.0)
+                holidays=("2026-03-27",), surge_rate=0.0, volume_noise=0.0)
     base.update(over)
     return TenantSim(**base)  # type: ignore[arg-type]
+
+
+def _days(seed: int):  # noqa: ANN202 - test helper
+    """A generator per local day, as the simulator keys them."""
+    return lambda day: np.random.default_rng([seed, day.toordinal()])
 
 
 def _queue(**over: object) -> QueueSim:
@@ -84,7 +96,7 @@ def _queue(**over: object) -> QueueSim:
 def test_each_day_expects_its_volume_times_the_weekly_factor() -> None:
     t = _tenant()
     cal = _calendar(t.settings_tenant(), date(2026, 3, 26), 5)
-    load = queue_load(cal, t, _queue(), 2.0, np.random.default_rng(0))
+    load = queue_load(cal, t, _queue(), 2.0, _days(0))
     per_day = np.add.reduceat(load.expected, cal.day_start[:-1])
     # Thu 1.0, Fri holiday (closed), Sat 0.55, Sun closed, Mon 1.15; times volume_scale 2
     assert per_day == pytest.approx([2000.0, 0.0, 1100.0, 0.0, 2300.0])
@@ -97,17 +109,38 @@ def test_each_day_expects_its_volume_times_the_weekly_factor() -> None:
 
 def test_follow_ups_come_on_top_of_fewer_first_contacts() -> None:
     t = _tenant()
-    cal = _calendar(t.settings_tenant(), date(2026, 3, 26), 1)
+    cal = _calendar(t.settings_tenant(), date(2026, 3, 2), 20)
     q = _queue(resolution_rate=0.8, repeat_rate=0.5, redial_rate=0.0)
-    load = queue_load(cal, t, q, 1.0, np.random.default_rng(0))
-    # 10% of handled contacts come back: first contacts are 1 / (1 + 0.1 / 0.9) = 0.9
-    assert load.fresh.sum() == pytest.approx(0.9 * load.expected.sum())
+    load = queue_load(cal, t, q, 1.0, _days(0))
+    per_day = np.add.reduceat(load.fresh, cal.day_start[:-1]) / np.maximum(
+        np.add.reduceat(load.expected, cal.day_start[:-1]), 1e-9)
+    # 10% of handled contacts come back: first contacts are 1 / (1 + 0.1 / 0.9) = 0.9 of the
+    # plan once the run is under way ...
+    assert per_day[14:][per_day[14:] > 0] == pytest.approx(0.9)
+    # ... while on its first day nearly all follow-ups are still those of customers who
+    # contacted before it (repeat delays of 36 h on average), drawn with the first contacts
+    assert 0.97 < per_day[0] <= 1.0
+    assert (np.diff(per_day[per_day > 0][:8]) <= 1e-12).all()
+
+
+def test_half_hours_deviate_from_the_plan_by_the_volume_noise() -> None:
+    t = _tenant(volume_noise=0.12)
+    cal = _calendar(t.settings_tenant(), date(2026, 3, 2), 20)
+    load = queue_load(cal, t, _queue(), 1.0, _days(5))
+    used = load.expected > 0
+    ratio = load.fresh[used] / load.expected[used]
+    halves = (np.flatnonzero(used) // 30)
+    first = np.r_[True, halves[1:] != halves[:-1]]
+    assert all(len(set(np.round(ratio[halves == h], 12))) == 1 for h in halves[first][:50])
+    per_half = ratio[first]
+    assert per_half.mean() == pytest.approx(1.0, abs=0.02)
+    assert per_half.std() == pytest.approx(0.12, rel=0.15)
 
 
 def test_a_surge_multiplies_the_rate_for_its_hours() -> None:
     t = _tenant(surge_rate=1.0, surge_factor=(2.0, 2.0), surge_hours=(1.0, 1.0))
     cal = _calendar(t.settings_tenant(), date(2026, 3, 23), 3)
-    load = queue_load(cal, t, _queue(), 1.0, np.random.default_rng(4))
+    load = queue_load(cal, t, _queue(), 1.0, _days(4))
     ratio = np.divide(load.fresh, load.expected, out=np.ones(cal.n_bins),
                       where=load.expected > 0)
     assert load.surge_days == [0, 1, 2]
@@ -120,7 +153,7 @@ def test_a_surge_multiplies_the_rate_for_its_hours() -> None:
 def test_arrivals_follow_the_expected_rate_hour_by_hour() -> None:
     t = _tenant()
     cal = _calendar(t.settings_tenant(), date(2026, 3, 2), 14)
-    load = queue_load(cal, t, _queue(daily_volume=3000.0), 1.0, np.random.default_rng(1))
+    load = queue_load(cal, t, _queue(daily_volume=3000.0), 1.0, _days(1))
     times = draw_times(np.random.default_rng(2), load.fresh, cal.first_minute)
     assert (np.diff(times) >= 0).all()
     hour = (times // US_PER_MIN - cal.first_minute) // 60

@@ -35,11 +35,13 @@ def _spec(**over: object) -> QueueSpec:
 
 def _book(arrivals: list[tuple[float, int, float, float]], n_queues: int = 1,
           give_up: list[int] | None = None, acw: list[float] | None = None,
-          ring: list[float] | None = None, rna: list[bool] | None = None) -> ContactBook:
+          ring: list[float] | None = None, rna: list[bool] | None = None,
+          specs: list[QueueSpec] | None = None, end_us: int | list[int] = 10**15,
+          redial_u: list[float] | None = None) -> ContactBook:
     """Contacts as (arrival s, queue, talk s, patience s); sorted by arrival."""
     n = len(arrivals)
-    book = ContactBook([_spec() for _ in range(n_queues)], 1, [lambda t: t] * n_queues,
-                       end_us=10**15)
+    book = ContactBook(specs or [_spec() for _ in range(n_queues)], 1,
+                       [lambda t: t] * n_queues, end_us=end_us)
     book.add_fresh({
         "arr": [int(a * S) for a, _, _, _ in arrivals],
         "queue": [q for _, q, _, _ in arrivals],
@@ -53,7 +55,7 @@ def _book(arrivals: list[tuple[float, int, float, float]], n_queues: int = 1,
         "rna": rna or [False] * n,
         "xfer": [-1] * n,
         "res_u": [0.0] * n, "rep_u": [1.0] * n, "rep_delay": [0] * n,
-        "redial_u": [1.0] * n, "redial_delay": [0] * n,
+        "redial_u": redial_u or [1.0] * n, "redial_delay": [100 * S] * n,
         "customer": list(range(n)), "reason": [0] * n,
     })
     return book
@@ -130,6 +132,53 @@ def test_contacts_nobody_can_take_stay_open() -> None:
     assert book.outcome == [OPEN, ANSWERED]
 
 
+
+def test_positions_on_entering_and_leaving_the_queue() -> None:
+    # One agent busy with c0 (0-30 s). c1 (10 s), c2 (12 s), c3 (14 s), c4 (16 s) queue at
+    # positions 1-4. c2 leaves at 20 s behind c1: position 2; c1 leaves at 25 s: position 1;
+    # c4 leaves at 28 s behind c3 only: position 2; c3 is answered at 30 s from the head.
+    book = _book([(0, 0, 30, float("inf")), (10, 0, 30, 15), (12, 0, 30, 8),
+                  (14, 0, 30, float("inf")), (16, 0, 30, 12)])
+    run(book, [_agent((0,))])
+    assert book.outcome == [ANSWERED, ABANDONED, ABANDONED, ANSWERED, ABANDONED]
+    assert book.entry_pos == [1, 1, 2, 3, 4]
+    assert book.queue_pos == [1, 1, 2, 1, 2]
+
+
+def test_a_contact_back_from_ring_no_answer_is_ahead_of_those_waiting() -> None:
+    # c0 rings agent 0 unanswered (0-15 s) and goes back to the head; c1 (5 s) then waits
+    # behind it and gives up at 18 s in position 2; c0 is answered by agent 1 at 20 s. A
+    # contact still waiting at the end has no leaving position.
+    book = _book([(0, 0, 30, float("inf")), (5, 0, 30, 13), (6, 1, 30, float("inf"))],
+                 n_queues=2, rna=[True, False, False])
+    run(book, [_agent((0,), login=0), _agent((0,), login=20)])
+    assert book.outcome == [ANSWERED, ABANDONED, OPEN]
+    assert book.entry_pos == [1, 1, 1]
+    assert book.queue_pos == [1, 2, 0]
+
+
+
+def test_written_work_waits_while_calls_queue() -> None:
+    # Agent 0 (a call queue of priority 1, an e-mail queue of priority 2) is busy until
+    # 100 s. The e-mail (5 s) is older than the call (8 s), yet the call is taken first.
+    specs = [_spec(), _spec(priority=2)]
+    book = _book([(0, 0, 100, float("inf")), (5, 1, 10, float("inf")),
+                  (8, 0, 10, float("inf"))], n_queues=2, specs=specs)
+    run(book, [_agent((0, 1))])
+    assert book.ans == [0, 110 * S, 100 * S]
+
+
+def test_follow_ups_stop_at_the_end_of_their_queue_period() -> None:
+    # Both callers give up after 5 s and would redial 100 s later: the first queue's period
+    # ends before that (no redial), the second's does not.
+    specs = [_spec(redial_rate=1.0), _spec(redial_rate=1.0)]
+    rows = [(0, 0, 30, 5.0), (1, 1, 30, 5.0)]
+    book = _book(rows, n_queues=2, specs=specs, end_us=[50 * S, 10**15], redial_u=[0.0, 0.0])
+    run(book, [])
+    assert book.outcome[:2] == [ABANDONED, ABANDONED]
+    assert len(book) == 3 and book.queue[2] == 1 and book.arr[2] == 106 * S
+
+
 # -- properties ---------------------------------------------------------------------------
 
 def _waiting_segments(book: ContactBook, log: EngineLog) -> list[tuple[int, int, int]]:
@@ -178,6 +227,20 @@ def _check_invariants(book: ContactBook, agents: list[AgentSpec], log: EngineLog
         prior = np.maximum.accumulate(np.r_[np.iinfo(np.int64).min, leave[idx][:-1]])
         served = first[idx] >= 0
         assert (prior[served] <= leave[idx][served]).all()
+    # positions: answered from the head; a contact giving up leaves behind every contact
+    # that arrived before it and was still waiting (checked where no leave time is tied)
+    qpos, epos = np.array(book.queue_pos), np.array(book.entry_pos)
+    assert (qpos[ans] == 1).all() and (qpos[out == OPEN] == 0).all() and (epos >= 1).all()
+    if not log.rna.contact:
+        for c in np.flatnonzero(gave_up):
+            same = (q == q[c]) & (np.arange(len(q)) != c)
+            if (leave[same] == leave[c]).any() or (arr[same] == arr[c]).any():
+                continue
+            ahead = same & (arr < arr[c]) & (leave > leave[c])
+            assert qpos[c] == 1 + ahead.sum(), c
+            waiting = same & (arr < arr[c]) & (leave > arr[c])
+            if first[c] != arr[c]:
+                assert epos[c] == 1 + waiting.sum(), c
     # work-conserving: no agent is available while a contact of its skills waits
     waits = _waiting_segments(book, log)
     for a, s, e in zip(log.available.agent, log.available.start, log.available.end,

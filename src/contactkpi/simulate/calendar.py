@@ -86,20 +86,61 @@ class TenantCalendar:
             mask &= ~holiday[self.day]
         return mask
 
-    def next_open(self, t_us: int, r: random.Random, spread_us: int) -> int | None:
-        """``t_us`` if the tenant is open then; else a time soon after the next opening.
+    def return_times(self, weights: np.ndarray) -> ReturnTimes:
+        """When customers who meant to call while closed call instead, with the intraday
+        arrival profile ``weights`` (one per bin, zero where closed)."""
+        w = np.where(self.open, np.asarray(weights, dtype=np.float64), 0.0)
+        cum = np.concatenate(([0.0], np.cumsum(w)))
+        per_day = cum[self.day_start[1:]] - cum[self.day_start[:-1]]
+        nxt = [-1] * (len(self.dates) + 1)
+        for d in range(len(self.dates) - 1, -1, -1):
+            nxt[d] = d if per_day[d] > 0 else nxt[d + 1]
+        return ReturnTimes(first_minute=self.first_minute, cum=cum.tolist(),
+                           day=self.day.tolist(), day_start=self.day_start.tolist(),
+                           next_day=nxt, open_starts_us=self.open_starts_us,
+                           open_ends_us=self.open_ends_us)
 
-        Customers who wanted to call while closed call within ``spread_us`` of opening.
-        Returns None when no opening follows within the simulated period.
+
+@dataclass(frozen=True)
+class ReturnTimes:
+    """Moves a contact meant for a closed moment into opening hours, as customers do.
+
+    A customer who wants to call back while the tenant is closed calls later the same local
+    day if it opens again, else on its next open day, at a time drawn in proportion to the
+    intraday arrival profile (so follow-ups keep the profile the plan expects instead of
+    piling up at opening time).
+    """
+
+    first_minute: int
+    cum: list[float]  # cumulative profile weight before each bin (len bins + 1)
+    day: list[int]  # local day of each bin
+    day_start: list[int]  # first bin of each day (len days + 1)
+    next_day: list[int]  # first day >= d with open weight, or -1 (len days + 1)
+    open_starts_us: list[int]
+    open_ends_us: list[int]
+
+    def at(self, t_us: int, r: random.Random) -> int | None:
+        """``t_us`` if the tenant is open then; else the moment the customer calls instead.
+
+        Returns None when no opening follows within the simulated days.
         """
-        starts = self.open_starts_us
-        k = bisect.bisect_right(starts, t_us) - 1
+        k = bisect.bisect_right(self.open_starts_us, t_us) - 1
         if k >= 0 and t_us < self.open_ends_us[k]:
             return t_us
-        if k + 1 >= len(starts):
+        b = max(t_us // US_PER_MIN - self.first_minute, -1)
+        cum = self.cum
+        if b >= len(self.day):
             return None
-        start, end = starts[k + 1], self.open_ends_us[k + 1]
-        return start + int(r.random() * min(spread_us, end - start - 1))
+        d = self.day[b] if b >= 0 else 0
+        lo, hi = b + 1, self.day_start[d + 1]
+        if cum[hi] <= cum[lo]:  # nothing open later that day: the next open day
+            d = self.next_day[d + 1]
+            if d < 0:
+                return None
+            lo, hi = self.day_start[d], self.day_start[d + 1]
+        u = cum[lo] + r.random() * (cum[hi] - cum[lo])
+        j = min(max(bisect.bisect_right(cum, u) - 1, lo), hi - 1)
+        return (self.first_minute + j) * US_PER_MIN + int(r.random() * US_PER_MIN)
 
 
 def runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -14,7 +14,7 @@ import pandas as pd
 from contactkpi.simulate import contacts as contact_tables
 from contactkpi.simulate import costs, feedback, people
 from contactkpi.simulate import states as state_tables
-from contactkpi.simulate.arrivals import draw_times, queue_load
+from contactkpi.simulate.arrivals import draw_day_times, intraday_shape, queue_load
 from contactkpi.simulate.calendar import US_PER_MIN, Clock, build_calendar, build_clock
 from contactkpi.simulate.config import SimConfig, default_config
 from contactkpi.simulate.engine import (
@@ -33,9 +33,6 @@ from contactkpi.simulate.workforce import build_workforce
 #: Canonical tables a run produces, in load order.
 TABLE_NAMES = ("contacts", "agent_states", "surveys", "qa_evaluations", "roster", "absences",
                "trainings", "costs", "schedules", "forecasts")
-
-_SPREAD_US = 90 * US_PER_MIN  # customers who meant to call while closed call soon after opening
-
 
 @dataclass
 class Simulation:
@@ -111,11 +108,11 @@ def _fresh_columns(info: QueueInfo, times: np.ndarray, cfg: SimConfig, reason_ba
     }
 
 
-def _next_open_for(cal_next: Callable[[int, random.Random, int], int | None] | None,
+def _next_open_for(at: Callable[[int, random.Random], int | None] | None,
                    r: random.Random) -> Callable[[int], int | None]:
-    if cal_next is None:
+    if at is None:
         return lambda t: t
-    return lambda t: cal_next(t, r, _SPREAD_US)
+    return lambda t: at(t, r)
 
 
 def prepare(cfg: SimConfig) -> RunData:
@@ -131,12 +128,16 @@ def prepare(cfg: SimConfig) -> RunData:
     def rng(*keys: int) -> np.random.Generator:
         return np.random.default_rng([cfg.seed, *keys])
 
+    def day_rng(*keys: int) -> Callable[[date], np.random.Generator]:
+        """Generators of one local day each: the same date, the same draws in any run."""
+        return lambda day: rng(*keys, day.toordinal())
+
     queues: list[QueueInfo] = []
     reasons: list[str] = []
     reason_base: list[int] = []
     for ti, t in enumerate(cfg.tenants):
         for qi, q in enumerate(t.queues):
-            load = queue_load(cals[ti], t, q, cfg.volume_scale, rng(ti, 1, qi))
+            load = queue_load(cals[ti], t, q, cfg.volume_scale, day_rng(ti, 1, qi))
             queues.append(QueueInfo(index=len(queues), tenant=ti, sim=q, load=load))
             reason_base.append(len(reasons))
             reasons.extend(q.reasons)
@@ -150,25 +151,23 @@ def prepare(cfg: SimConfig) -> RunData:
             queues[j] = replace(queues[j], load=replace(queues[j].load, expected=extra))
 
     parts: dict[str, list[np.ndarray]] = {}
-    blocked: dict[str, list] = {"arr": [], "queue": [], "customer": [], "reason": []}
+    blocked: dict[str, list] = {"arr": [], "queue": [], "customer": []}
     for info in queues:
         ti = info.tenant
         t = cfg.tenants[ti]
         qi = t.queues.index(info.sim)
-        times = draw_times(rng(ti, 2, qi), info.load.fresh, cals[ti].first_minute)
+        times = draw_day_times(day_rng(ti, 2, qi), info.load.fresh, cals[ti])
         local_index = {q.name: index_of[(ti, q.name)] for q in t.queues}
         part = _fresh_columns(info, times, cfg, reason_base[info.index], rng(ti, 4, qi),
                               local_index)
         for k, v in part.items():
             parts.setdefault(k, []).append(v)
-        out = draw_times(rng(ti, 3, qi), info.load.outside, cals[ti].first_minute)
+        # callers of this queue's number while closed: they hear the closed message
+        out = draw_day_times(day_rng(ti, 3, qi), info.load.outside, cals[ti])
         brng = rng(ti, 6, qi)
         blocked["arr"].extend(out.tolist())
         blocked["queue"].extend([info.index] * len(out))
         blocked["customer"].extend(brng.integers(0, max(t.customers, 1), len(out)).tolist())
-        w = np.array(list(info.sim.reasons.values()), dtype=np.float64)
-        blocked["reason"].extend((reason_base[info.index] + brng.choice(
-            len(w), size=len(out), p=w / w.sum())).tolist())
     cols: dict[str, list] = {}
     if parts:
         merged = {k: np.concatenate(v) for k, v in parts.items()}
@@ -187,14 +186,19 @@ def prepare(cfg: SimConfig) -> RunData:
             resolution_rate=q.resolution_rate, repeat_rate=q.repeat_rate,
             repeat_delay_s=q.repeat_delay_s, redial_rate=q.redial_rate,
             redial_delay_s=q.redial_delay_s, rna_rate=t.staffing.rna_rate,
-            rna_timeout_s=t.staffing.rna_timeout_s))
+            rna_timeout_s=t.staffing.rna_timeout_s, priority=q.priority))
     open_rng = random.Random(cfg.seed * 7919 + 1)
+    returns = [cal.return_times(intraday_shape(t, cal.wall_minute))
+               for t, cal in zip(cfg.tenants, cals, strict=True)]
     next_open = [
         _next_open_for(None if info.sim.arrival_mode == "always" else
-                       cals[info.tenant].next_open, open_rng)
+                       returns[info.tenant].at, open_rng)
         for info in queues
     ]
-    book = ContactBook(specs, cfg.seed * 104729 + 3, next_open, clock.end_us)
+    # follow-ups stop at the end of their tenant's last local day
+    tenant_end = [(cal.first_minute + cal.n_bins) * US_PER_MIN for cal in cals]
+    book = ContactBook(specs, cfg.seed * 104729 + 3, next_open,
+                       [tenant_end[info.tenant] for info in queues])
     if cols:
         book.add_fresh(cols)
 

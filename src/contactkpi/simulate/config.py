@@ -78,6 +78,19 @@ class Dist:
         mu, sigma = self._mu_sigma
         return rng.lognormal(mu, sigma, n)
 
+    def survival(self, x: np.ndarray) -> np.ndarray:
+        """P(value > x) for each ``x`` (a delay still to come after ``x`` seconds)."""
+        x = np.asarray(x, dtype=np.float64)
+        if self.dist == "never":
+            return np.ones(x.shape)
+        if self.dist == "constant" or self.mean <= 0:
+            return (x < self.mean).astype(np.float64)
+        if self.dist == "exponential":
+            return np.exp(-np.maximum(x, 0.0) / self.mean)
+        mu, sigma = self._mu_sigma
+        z = (np.log(np.maximum(x, 1e-9)) - mu) / (sigma * math.sqrt(2.0))
+        return 0.5 * np.vectorize(math.erfc, otypes=[np.float64])(z)
+
     def one(self, r: random.Random) -> float:
         """One draw from Python's generator (used inside the event loop)."""
         if self.dist == "never":
@@ -133,6 +146,7 @@ class QueueSim:
     reasons: Mapping[str, float] = field(default_factory=lambda: {"general": 1.0})
     reopen_rate: float = 0.08  # tickets: share of solved tickets reopened
     resolve_s: Dist = _lognormal(86400.0, 1.2)  # tickets: first response to solved
+    priority: int = 1  # routing: a free agent serves its queues of priority 1 first, then 2...
 
     @property
     def written(self) -> bool:
@@ -155,6 +169,7 @@ def _queue_defaults(channel: str) -> dict[str, Any]:
         "patience_s": Dist("never"),
         "max_wait_s": math.inf,
         "redial_rate": 0.0,
+        "priority": 2,  # written work waits while calls queue (a routing profile's priorities)
     }
 
 
@@ -174,10 +189,15 @@ class StaffingSim:
 
     mode: str = "auto"  # auto: shifts sized to expected load | fixed: `agents` always logged in
     agents: int = 0  # fixed mode: agents logged in from start to end, no breaks
-    beta: float = 0.7  # square-root staffing: agents = load + beta * sqrt(load)
-    factor: float = 1.0  # multiplies the staffing need (below 1: understaffed)
+    service_level: float = 0.8  # auto mode plans (Erlang C) for this share answered ...
+    threshold_s: float = 20.0  # ... within this many seconds, in every 15-minute slot
+    factor: float = 0.8  # multiplies the Erlang C need of the phone queues: Erlang C counts
+    # every caller as waiting until answered, while callers who hang up shorten the queue, so
+    # the target takes fewer agents than it says (0.8 reaches it on the default center;
+    # lower: understaffed)
     daily_noise: float = 0.06  # sd of the day-to-day staffing error
-    shrinkage: float = 0.12  # share of logged-in time planned away (breaks, pauses)
+    shrinkage: float = 0.06  # unplanned absence allowed for (sickness, pauses, late logins);
+    # breaks, lunch, trainings and coaching are placed in the schedule, not grossed up
     shift_h: float = 8.0
     part_time_h: float = 4.0
     lunch_min: float = 30.0
@@ -267,12 +287,14 @@ class TenantSim:
         "mon-fri": "08:00-20:00", "sat": "09:00-13:00"})
     holidays: tuple[str, ...] = ()
     customers: int = 100000
-    profile: str = "contact_center"  # contact_center | flat (constant rate, for tests)
+    profile: str = "contact_center"  # contact_center | flat (constant rate: no weekly or
+    # intraday profile, no volume noise; for tests against queueing theory)
     weekly: tuple[float, ...] = (1.15, 1.05, 1.0, 1.0, 0.92, 0.55, 0.3)
     peaks: tuple[Peak, ...] = (Peak("10:30", 80.0, 1.0), Peak("14:30", 90.0, 0.7))
     base: float = 0.35
     outside_hours_rate: float = 0.15  # arrival rate just outside opening hours, relative
     outside_hours_min: float = 15.0  # how far outside opening hours such arrivals occur
+    volume_noise: float = 0.12  # sd of the half-hourly deviation of volume from the plan
     surge_rate: float = 0.05  # chance per queue and day of an unforecast surge
     surge_factor: tuple[float, ...] = (1.5, 2.5)
     surge_hours: tuple[float, ...] = (1.0, 3.0)
@@ -531,6 +553,10 @@ def _check_tenant(t: TenantSim, where: str) -> None:
             raise ConfigError(f"{name} needs [low, high] with 0 <= low <= high",
                               where=f"{where}.{name}")
     _check_rate(t.surge_rate, f"{where}.surge_rate")
+    if not 0.0 <= t.volume_noise <= 1.0:
+        raise ConfigError(f"volume_noise must be within 0..1, got {t.volume_noise}",
+                          where=f"{where}.volume_noise",
+                          hint="the sd of the half-hourly volume error, e.g. 0.12 for 12%")
     names = [q.name for q in t.queues]
     if len(set(names)) != len(names):
         raise ConfigError("queue names repeat", where=f"{where}.queues",
@@ -553,6 +579,9 @@ def _check_tenant(t: TenantSim, where: str) -> None:
                 raise ConfigError(f"transfer target {target!r} is not another queue",
                                   where=f"{w}.transfer_to",
                                   hint="known queues: " + ", ".join(names))
+        if q.priority < 1:
+            raise ConfigError(f"priority must be 1 or more, got {q.priority}",
+                              where=f"{w}.priority", hint="1 is served first, then 2, ...")
         if q.transfer_rate > 0 and not q.transfer_to:
             raise ConfigError("transfer_rate > 0 needs transfer_to", where=f"{w}.transfer_to",
                               hint='name the target queue(s), e.g. transfer_to = ["sales"]')
@@ -572,6 +601,13 @@ def _check_tenant(t: TenantSim, where: str) -> None:
     for rate in ("sick_rate", "vacation_rate", "attrition_monthly", "rna_rate", "shrinkage",
                  "part_time_share"):
         _check_rate(getattr(s, rate), f"{where}.staffing.{rate}")
+    if not 0.0 < s.service_level < 1.0:
+        raise ConfigError(f"service_level must be within 0..1 (exclusive), got {s.service_level}",
+                          where=f"{where}.staffing.service_level",
+                          hint="0.8 with threshold_s = 20 plans for 80% answered in 20 s")
+    if s.shrinkage >= 1.0:
+        raise ConfigError("shrinkage must be below 1", where=f"{where}.staffing.shrinkage",
+                          hint="the share of scheduled time lost to unplanned absence, e.g. 0.06")
     for i, c in enumerate(t.campaigns):
         w = f"{where}.campaigns[{i}]"
         OpeningHours.parse(c.hours, f"{w}.hours")

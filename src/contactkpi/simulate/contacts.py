@@ -1,5 +1,10 @@
 """The ``contacts`` table (inbound, blocked, tickets, outbound) and the raw queue events.
 
+Calls made while a tenant is closed hear its closed message: they are ``blocked``, with no
+queue, no wait and no reason (they were never offered to a queue). Queued contacts carry
+their position on entering the queue and, once they left it, their position when leaving
+(1 when an agent took them), both read from the event loop's queue.
+
 Inbound contact ids are numbered per tenant in order of arrival (``bri-00000001``); outbound
 dial attempts have their own sequence (``kes-o0000001``). The events frame keeps what a raw
 ACD log would show (enter queue, ring-no-answer, connect, transfer, complete, abandon,
@@ -81,6 +86,7 @@ def build(data: RunData) -> pd.DataFrame:
     reason = b.column("reason")
     resolved = b.column("resolved")
     entry_pos = b.column("entry_pos")
+    queue_pos = b.column("queue_pos")
 
     bl = data.blocked
     m = len(bl["arr"])
@@ -158,7 +164,7 @@ def build(data: RunData) -> pd.DataFrame:
         "holds": ints((hold > 0).astype(np.int64), answered),
         "transfers": transferred.astype(np.int64),
         "reopens": ints(reopen.astype(np.int64), tk),
-        "queue_position": ints(np.ones(n, dtype=np.int64), answered),
+        "queue_position": ints(queue_pos, queue_pos > 0),
         "entry_position": entry_pos,
     })]
     bq = bl["queue"]
@@ -167,13 +173,10 @@ def build(data: RunData) -> pd.DataFrame:
         "contact_id": ids[n:],
         "channel": channel[bq],
         "direction": "inbound",
-        "queue": qname[bq],
-        "reason": reasons[bl["reason"]],
         "segment": _SEGMENTS[bl["customer"] % 10],
         "customer_id": _customer_ids(bl["customer"]),
         "arrived_at": bl["arr"],
         "ended_at": bl["arr"],
-        "wait_s": np.zeros(m),
         "outcome": "blocked",
         "transfers": np.zeros(m, dtype=np.int64),
     }))
@@ -239,6 +242,10 @@ def _outbound(data: RunData, ti: int, c: CampaignSim, res: OutboundResult,
 def events(data: RunData) -> pd.DataFrame:
     """Queue events of the inbound contacts, in time order (one row per event).
 
+    ``entry_position`` is the position on entering the queue (on ``enterqueue`` and the
+    exits), ``queue_position`` the position when leaving it (``connect``, ``abandon``,
+    ``timeout``).
+
     Call after :func:`build` (it numbers the contacts).
     """
     b = data.book
@@ -246,6 +253,7 @@ def events(data: RunData) -> pd.DataFrame:
     outcome, agent, xfer = b.column("outcome"), b.column("agent"), b.column("xfer")
     ring, talk, hold = b.column("ring"), b.column("talk"), b.column("hold")
     entry_pos, q = b.column("entry_pos"), b.column("queue")
+    queue_pos = b.column("queue_pos")
     tenant_of_q = np.array([qi.tenant for qi in data.queues], dtype=np.int64)
     tenant = np.array([t.name for t in data.cfg.tenants], dtype=object)[tenant_of_q[q]] \
         if len(q) else np.array([], dtype=object)
@@ -256,7 +264,7 @@ def events(data: RunData) -> pd.DataFrame:
     idx = np.arange(n)
     cols: dict[str, list[np.ndarray]] = {k: [] for k in (
         "contact", "event", "at", "rank", "agent", "wait_s", "talk_s", "hold_s", "ring_s",
-        "position", "data")}
+        "position", "leave_position", "data")}
 
     def part(rows: np.ndarray, event: str, at: np.ndarray, rank: int,
              **extra: np.ndarray) -> None:
@@ -266,7 +274,7 @@ def events(data: RunData) -> pd.DataFrame:
         cols["at"].append(at)
         cols["rank"].append(np.full(k, rank))
         cols["agent"].append(extra.get("agent", np.full(k, -1)))
-        for key in ("wait_s", "talk_s", "hold_s", "ring_s", "position"):
+        for key in ("wait_s", "talk_s", "hold_s", "ring_s", "position", "leave_position"):
             cols[key].append(np.asarray(extra.get(key, np.full(k, np.nan)), dtype=np.float64))
         cols["data"].append(extra.get("data", np.full(k, None, dtype=object)))
 
@@ -278,7 +286,7 @@ def events(data: RunData) -> pd.DataFrame:
         part(c_r, "ringnoanswer", e_r, 1, agent=a_r, ring_s=(e_r - s_r) / US_PER_S)
     a = idx[answered]
     part(a, "connect", ans[a], 2, agent=agent[a], wait_s=(ans - arr)[a] / US_PER_S,
-         ring_s=ring[a] / US_PER_S)
+         ring_s=ring[a] / US_PER_S, leave_position=queue_pos[a])
     tr = idx[answered & (xfer >= 0)]
     part(tr, "transfer", end[tr], 3, agent=agent[tr], talk_s=talk[tr] / US_PER_S,
          hold_s=hold[tr] / US_PER_S, data=qname[xfer[tr]])
@@ -287,7 +295,8 @@ def events(data: RunData) -> pd.DataFrame:
          hold_s=hold[done] / US_PER_S, wait_s=(ans - arr)[done] / US_PER_S)
     for code, name in ((ABANDONED, "abandon"), (TIMEOUT, "timeout")):
         sel = idx[outcome == code]
-        part(sel, name, end[sel], 3, wait_s=(end - arr)[sel] / US_PER_S, position=entry_pos[sel])
+        part(sel, name, end[sel], 3, wait_s=(end - arr)[sel] / US_PER_S, position=entry_pos[sel],
+             leave_position=queue_pos[sel])
     ev = {k: np.concatenate(v) for k, v in cols.items()}
     order = np.lexsort((ev["contact"], ev["rank"], ev["at"]))
     ev = {k: v[order] for k, v in ev.items()}
@@ -304,5 +313,6 @@ def events(data: RunData) -> pd.DataFrame:
         "hold_s": ev["hold_s"],
         "ring_s": ev["ring_s"],
         "entry_position": pd.array(ev["position"], dtype="Int64"),
+        "queue_position": pd.array(ev["leave_position"], dtype="Int64"),
         "data": ev["data"],
     })

@@ -32,10 +32,15 @@ def build(data: RunData, contacts: pd.DataFrame, states: pd.DataFrame,
     """Cost rows per tenant, period, cost type and (for telephony) queue or campaign."""
     roster = {(a.tenant, a.agent_id): a.hourly_cost for wf in data.workforces for a in wf.agents}
     out = []
+    # one pass over the big frames (millions of rows), then small per-tenant selections
+    logged = states[states["state"].to_numpy(dtype=object) == "logged_in"]
+    logged_tenant = logged["tenant"].to_numpy(dtype=object)
+    contact_rows = {name: rows for name, rows in
+                    contacts.groupby("tenant", sort=False, observed=True).indices.items()}
     for t in data.cfg.tenants:
         c = t.costs
         rows: list[pd.DataFrame] = []
-        sessions = states[(states["tenant"] == t.name) & (states["state"] == "logged_in")]
+        sessions = logged[logged_tenant == t.name]
         if len(sessions):
             start, end = _period(sessions["started_at"], t.timezone, c.period)
             hours = (sessions["ended_at"] - sessions["started_at"]).dt.total_seconds() / 3600
@@ -67,7 +72,7 @@ def build(data: RunData, contacts: pd.DataFrame, states: pd.DataFrame,
             # onboarding days are paid time outside the phones: add them to labour
             rows.append(g[["period_start", "period_end"]].assign(
                 cost_type="labour", queue=None, amount=g["onboarding"].round(2)))
-        cs = contacts[contacts["tenant"] == t.name]
+        cs = contacts.iloc[contact_rows.get(t.name, np.array([], dtype=np.int64))]
         if len(cs):
             line_s = (cs["wait_s"].fillna(0) + cs["ring_s"].fillna(0) + cs["talk_s"].fillna(0)
                       + cs["hold_s"].fillna(0))

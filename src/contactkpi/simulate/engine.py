@@ -4,13 +4,19 @@ Queue discipline (what the tests hold):
 
 - each queue is first come, first served by arrival time;
 - an agent who becomes free (logs in, ends a contact's wrap-up, returns from a pause) takes at
-  once the longest-waiting contact among all the queues it has skills for; if none waits it
-  becomes idle;
+  once the longest-waiting contact among the queues it has skills for, looking at the queues of
+  the best routing priority first (1, then 2, ...: e-mails wait while calls queue, as in a
+  routing profile); if none waits it becomes idle;
 - a contact that arrives while agents with its skill are idle goes to the one idle longest;
 - a customer leaves the queue when patience runs out (``abandoned``) or the queue's maximum
   wait is reached (``timeout``), whichever is first; patience may be infinite;
 - an agent who does not answer a ringing contact (ring-no-answer) is paused briefly and the
   contact goes back to the head of its queue, keeping its place.
+
+Positions are read from the queue itself: ``entry_pos`` is the number of contacts waiting in
+the queue once the contact has joined it (1 when an agent takes it at once), ``queue_pos`` the
+contact's place when it leaves (1 when an agent takes it: always from the head; for a caller
+who gives up, 1 + the contacts still waiting ahead of it; 0 while it never left).
 
 Every time is an integer number of microseconds on the simulation clock, so durations derived
 from timestamps are exact. Contacts are stored column-wise in :class:`ContactBook` (Python lists,
@@ -67,6 +73,7 @@ class QueueSpec:
     redial_delay_s: Dist = Dist("constant", 0.0)
     rna_rate: float = 0.0
     rna_timeout_s: float = 15.0
+    priority: int = 1  # routing: lower is served first by an agent with several skills
 
 
 def _us(seconds: float) -> int:
@@ -74,15 +81,21 @@ def _us(seconds: float) -> int:
 
 
 class ContactBook:
-    """All contacts of a run, column-wise; rows are appended, never removed."""
+    """All contacts of a run, column-wise; rows are appended, never removed.
+
+    ``end_us`` is when follow-up contacts stop arriving: one time for every queue, or one per
+    queue (the end of its tenant's last local day).
+    """
 
     def __init__(self, specs: Sequence[QueueSpec], rng_seed: int,
-                 next_open: Sequence[Callable[[int], int | None]], end_us: int,
-                 max_depth: int = 4) -> None:
+                 next_open: Sequence[Callable[[int], int | None]],
+                 end_us: int | Sequence[int], max_depth: int = 4) -> None:
         self.specs = list(specs)
         self.r = random.Random(rng_seed)
         self.next_open = list(next_open)
-        self.end_us = end_us
+        self.queue_end = [end_us] * len(self.specs) if isinstance(end_us, int) else \
+            [int(x) for x in end_us]
+        self.end_us = max(self.queue_end, default=0)
         self.max_depth = max_depth
         # inputs
         self.arr: list[int] = []
@@ -114,6 +127,7 @@ class ContactBook:
         self.outcome: list[int] = []
         self.resolved: list[bool] = []
         self.entry_pos: list[int] = []
+        self.queue_pos: list[int] = []
         self.first_offer: list[int] = []
         self.watched: list[bool] = []
         self.n_fresh = 0
@@ -140,7 +154,8 @@ class ContactBook:
         self.kind.extend([FRESH] * n)
         for name, value in (("agent", -1), ("take", -1), ("ans", -1), ("end", -1),
                             ("busy_end", -1), ("outcome", WAITING), ("resolved", False),
-                            ("entry_pos", 0), ("first_offer", -1), ("watched", False)):
+                            ("entry_pos", 0), ("queue_pos", 0), ("first_offer", -1),
+                            ("watched", False)):
             getattr(self, name).extend([value] * n)
         self.n_fresh = len(self.arr)
 
@@ -183,6 +198,7 @@ class ContactBook:
         self.outcome.append(WAITING)
         self.resolved.append(False)
         self.entry_pos.append(0)
+        self.queue_pos.append(0)
         self.first_offer.append(-1)
         self.watched.append(False)
         return c
@@ -245,6 +261,7 @@ def run(book: ContactBook, agents: Sequence[AgentSpec]) -> EngineLog:
         book.busy_end
     outcome, resolved, entry_pos, first_offer = book.outcome, book.resolved, book.entry_pos, \
         book.first_offer
+    queue_pos = book.queue_pos
     watched, depth = book.watched, book.depth
     specs = book.specs
     res_rate = [s.resolution_rate for s in specs]
@@ -254,11 +271,16 @@ def run(book: ContactBook, agents: Sequence[AgentSpec]) -> EngineLog:
     n_queues = len(specs)
     next_open = book.next_open
     spawn = book.spawn
-    end_us = book.end_us
+    queue_end = book.queue_end
     max_depth = book.max_depth
 
     na = len(agents)
     skills = [a.skills for a in agents]
+    # an agent's skills grouped by routing priority, best first
+    levels: list[list[tuple[int, ...]]] = []
+    for a in agents:
+        prio = sorted({specs[q].priority for q in a.skills})
+        levels.append([tuple(q for q in a.skills if specs[q].priority == p) for p in prio])
     speed = [a.speed for a in agents]
     resf = [a.resolve for a in agents]
     rna_pause = [_us(a.rna_pause_s) for a in agents]
@@ -291,7 +313,7 @@ def run(book: ContactBook, agents: Sequence[AgentSpec]) -> EngineLog:
         q = q_of[c]
         if redial_u[c] < redial_rate[q] and depth[c] < max_depth:
             t2 = next_open[q](t + redial_delay[c])
-            if t2 is not None and t2 < end_us:
+            if t2 is not None and t2 < queue_end[q]:
                 child = spawn(q, t2, c, REDIAL)
                 push(heap, (t2, seq, _ARRIVE, child))
                 seq += 1
@@ -331,6 +353,8 @@ def run(book: ContactBook, agents: Sequence[AgentSpec]) -> EngineLog:
         busy_end[c] = be
         q = q_of[c]
         x = xfer[c]
+        if x >= 0 and end >= queue_end[x]:  # no transfer after the period: served here
+            xfer[c] = x = -1
         if x >= 0:
             child = spawn(x, end, c, TRANSFER)
             push(heap, (end, seq, _ARRIVE, child))
@@ -339,7 +363,7 @@ def run(book: ContactBook, agents: Sequence[AgentSpec]) -> EngineLog:
             resolved[c] = True
         elif rep_u[c] < rep_rate[q] and depth[c] < max_depth:
             t2 = next_open[q](end + rep_delay[c])
-            if t2 is not None and t2 < end_us:
+            if t2 is not None and t2 < queue_end[q]:
                 child = spawn(q, t2, c, REPEAT)
                 push(heap, (t2, seq, _ARRIVE, child))
                 seq += 1
@@ -367,22 +391,24 @@ def run(book: ContactBook, agents: Sequence[AgentSpec]) -> EngineLog:
         best_c = -1
         best_q = -1
         best_arr = NEVER
-        for q in skills[a]:
-            dq = waiting[q]
-            while dq and outcome[dq[0]] != WAITING:
-                dq.popleft()
-            if dq:
-                c = dq[0]
-                if arr[c] < best_arr:
-                    best_arr = arr[c]
-                    best_c = c
-                    best_q = q
-        if best_c >= 0:
-            waiting[best_q].popleft()
-            nwait[best_q] -= 1
-            assign(a, best_c, t)
-        else:
-            go_idle(a, t)
+        for level in levels[a]:
+            for q in level:
+                dq = waiting[q]
+                while dq and outcome[dq[0]] != WAITING:
+                    dq.popleft()
+                if dq:
+                    c = dq[0]
+                    if arr[c] < best_arr:
+                        best_arr = arr[c]
+                        best_c = c
+                        best_q = q
+            if best_c >= 0:
+                waiting[best_q].popleft()
+                nwait[best_q] -= 1
+                queue_pos[best_c] = 1
+                assign(a, best_c, t)
+                return
+        go_idle(a, t)
 
     def offer(c: int, t: int) -> bool:
         """Give contact ``c`` to the longest-idle agent with its skill, if any."""
@@ -391,6 +417,7 @@ def run(book: ContactBook, agents: Sequence[AgentSpec]) -> EngineLog:
             _, tok, a = pop(h)
             if token[a] == tok:
                 leave_idle(a, t)
+                queue_pos[c] = 1
                 assign(a, c, t)
                 return True
         return False
@@ -448,7 +475,15 @@ def run(book: ContactBook, agents: Sequence[AgentSpec]) -> EngineLog:
             elif kind == _GIVE_UP:
                 oc = outcome[x]
                 if oc == WAITING:
-                    nwait[q_of[x]] -= 1
+                    q = q_of[x]
+                    nwait[q] -= 1
+                    pos = 1  # 1 + the contacts still waiting ahead of it
+                    for y in waiting[q]:
+                        if y == x:
+                            break
+                        if outcome[y] == WAITING:
+                            pos += 1
+                    queue_pos[x] = pos
                     abandon(x, t)
                 elif oc == RINGING:
                     abandon(x, t)
@@ -508,4 +543,5 @@ def run(book: ContactBook, agents: Sequence[AgentSpec]) -> EngineLog:
     for c in range(len(outcome)):
         if outcome[c] in (WAITING, RINGING):
             outcome[c] = OPEN
+            queue_pos[c] = 0  # never left the queue
     return log
