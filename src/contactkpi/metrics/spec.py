@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from contactkpi.config import TargetSetting
+
 
 class MetricType(StrEnum):
     """How a metric combines its measures."""
@@ -216,13 +218,8 @@ class Variant:
     location: SourceLocation = NOWHERE
 
 
-@dataclass(frozen=True)
-class TargetSpec:
-    """A default target; config targets override it."""
-
-    value: float
-    near: float = 0.0
-    params: Mapping[str, Any] = field(default_factory=dict)
+#: A catalog's default target has the shape of a config target (which overrides it).
+TargetSpec = TargetSetting
 
 
 @dataclass(frozen=True)

@@ -504,6 +504,18 @@ class _Out:
     def reject(self, line: int, problems: list[Problem]) -> None:
         self.bad.extend((line, p) for p in problems)
 
+    def add(self, facts: _Facts, mapping: TicketMapping, tenant: str, line: int) -> None:
+        """The ticket's contact (and survey) rows, or its problems as rejects."""
+        contact, survey, problems = _rows(facts, mapping, tenant, line)
+        if problems:
+            self.reject(line, problems)
+            return
+        assert contact is not None
+        self.contacts.append(contact)
+        self.versions.append(facts.updated_at or _OLDEST)
+        if survey is not None:
+            self.surveys.append(survey)
+
 
 _OLDEST = datetime(1, 1, 1, tzinfo=UTC)
 
@@ -591,17 +603,9 @@ def _read_json(text: str, replaced: bool, mapping: TicketMapping, tenant: str) -
             out.reject(line, [("ticket", None, "not_an_object", "a ticket must be an object")])
             continue
         facts = _json_facts(t, side, mapping)
-        contact, survey, problems = _rows(facts, mapping, tenant, line)
         if facts.contact_id is not None:
             seen.add(facts.contact_id)
-        if problems:
-            out.reject(line, problems)
-            continue
-        assert contact is not None
-        out.contacts.append(contact)
-        out.versions.append(facts.updated_at or _OLDEST)
-        if survey is not None:
-            out.surveys.append(survey)
+        out.add(facts, mapping, tenant, line)
     for tid, line in {**metric_lines, **audit_lines}.items():
         if tid not in seen:
             out.records += 1
@@ -737,15 +741,7 @@ def _read_csv(text: str, mapping: TicketMapping, tenant: str, zone: ZoneInfo, wh
             mapped={c: (values[i].strip() or None) if i is not None else None
                     for c, i in mapped_cols.items()},
         )
-        contact, survey, problems = _rows(facts, mapping, tenant, line)
-        if problems:
-            out.reject(line, problems)
-            continue
-        assert contact is not None
-        out.contacts.append(contact)
-        out.versions.append(facts.updated_at or _OLDEST)
-        if survey is not None:
-            out.surveys.append(survey)
+        out.add(facts, mapping, tenant, line)
     return out
 
 
