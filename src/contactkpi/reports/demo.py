@@ -573,8 +573,8 @@ def build_demo_report(
     reports = [_tenant_report(eng, t) for t in tenants]
     notes = [
         "Agents in an interval = agents_assigned: distinct agents who answered an inbound "
-        "voice contact of the tenant in it (the catalog has no time-weighted staffed-agents "
-        "KPI from agent_states yet).",
+        "voice contact of the tenant in it (the simulated agent sessions carry no queue, so "
+        "the time-weighted staffed_agents KPI cannot isolate the voice queues).",
         "Usual volume = the median of the offered contacts of the same weekday and half-hour "
         "across the weeks loaded; agents needed = Erlang C (contactkpi.wfm) for the "
         "tenant's service-level target, at the interval's own handle time.",
