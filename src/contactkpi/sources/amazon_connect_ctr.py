@@ -107,7 +107,13 @@ import pandas as pd
 
 from contactkpi.errors import MappingError, SourceError
 from contactkpi.model.validate import LINE, empty_rejects
-from contactkpi.sources.base import Batch, ReadContext, read_options
+from contactkpi.sources.base import (
+    Batch,
+    Problem,
+    ReadContext,
+    read_options,
+    record_rejects,
+)
 from contactkpi.sources.json_stream import Found, numbered, read_records
 
 __all__ = ["MAPPABLE", "AmazonConnectCtrSource", "AttributeMapping", "contact_row"]
@@ -149,9 +155,6 @@ MAPPABLE = ("reason", "campaign", "segment", "disposition", "script")
 
 _RECORD_KEYS = frozenset({"ContactId", "AWSContactTraceRecordFormatVersion",
                           "InitiationTimestamp", "InitiationMethod"})
-
-#: (field, value, reason code, sentence): one problem with a record.
-Problem = tuple[str | None, Any, str, str]
 
 
 @dataclass(frozen=True)
@@ -376,19 +379,6 @@ def _decode(raw: bytes) -> tuple[str, bool]:
         return raw.decode("utf-8-sig", errors="replace"), True
 
 
-def _rejects(items: list[tuple[int, Problem]]) -> pd.DataFrame:
-    if not items:
-        return empty_rejects()
-    return pd.DataFrame({
-        "line": pd.Series([line for line, _ in items], dtype="int64"),
-        "table_name": [None] * len(items),
-        "field": [p[0] for _, p in items],
-        "value": [None if p[1] is None else str(p[1])[:200] for _, p in items],
-        "reason_code": [p[2] for _, p in items],
-        "reason": [p[3] for _, p in items],
-    })
-
-
 _OLDEST = datetime(1, 1, 1, tzinfo=UTC)
 
 
@@ -434,7 +424,7 @@ class AmazonConnectCtrSource:
             versions.append(_version(found.value))
         order = sorted(range(len(rows)), key=lambda i: versions[i])  # newest copy staged last
         rows = [rows[i] for i in order]
-        rejects = _rejects(bad)
+        rejects = record_rejects(bad)
         chunk = max(1, ctx.chunk_rows)
         if not rows:
             ctx.report(len(raw))

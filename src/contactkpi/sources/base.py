@@ -22,7 +22,8 @@ from contactkpi.config import Tenant
 from contactkpi.errors import MappingError
 from contactkpi.model.validate import LINE, empty_rejects
 
-__all__ = ["LINE", "Batch", "ReadContext", "Source", "SourceFile", "file_digest", "read_options"]
+__all__ = ["LINE", "Batch", "Problem", "ReadContext", "Source", "SourceFile", "file_digest",
+           "read_options", "record_rejects"]
 
 
 @dataclass(frozen=True)
@@ -112,3 +113,21 @@ def read_options(path: Path, section: str, allowed: frozenset[str], example: str
                            where=str(path), hint=f"[{section}] takes "
                            + ", ".join(sorted(allowed)) + f"; e.g. {example}")
     return table
+
+
+#: (field, value, reason code, sentence): one problem a source found with a record.
+Problem = tuple[str | None, Any, str, str]
+
+
+def record_rejects(items: list[tuple[int, Problem]]) -> pd.DataFrame:
+    """Reject rows for problems found on records, each with the line where its record starts."""
+    if not items:
+        return empty_rejects()
+    return pd.DataFrame({
+        "line": pd.Series([line for line, _ in items], dtype="int64"),
+        "table_name": [None] * len(items),
+        "field": [p[0] for _, p in items],
+        "value": [None if p[1] is None else str(p[1])[:200] for _, p in items],
+        "reason_code": [p[2] for _, p in items],
+        "reason": [p[3] for _, p in items],
+    })

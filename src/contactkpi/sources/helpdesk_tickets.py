@@ -100,8 +100,14 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from contactkpi.errors import MappingError, SourceError
-from contactkpi.model.validate import LINE, empty_rejects
-from contactkpi.sources.base import Batch, ReadContext, read_options
+from contactkpi.model.validate import LINE
+from contactkpi.sources.base import (
+    Batch,
+    Problem,
+    ReadContext,
+    read_options,
+    record_rejects,
+)
 from contactkpi.sources.json_stream import numbered, read_records
 
 __all__ = ["MAPPABLE", "VIA", "HelpdeskTicketsSource", "TicketMapping"]
@@ -144,8 +150,6 @@ _CSV_COLUMNS = {  # canonical meaning -> header (lower case) of the Zendesk CSV 
     "reopens": "reopens", "reply_min": "first reply time in minutes",
     "resolution_min": "full resolution time in minutes",
 }
-
-Problem = tuple[str | None, Any, str, str]
 
 
 @dataclass(frozen=True)
@@ -745,19 +749,6 @@ def _read_csv(text: str, mapping: TicketMapping, tenant: str, zone: ZoneInfo, wh
     return out
 
 
-def _rejects(items: list[tuple[int, Problem]]) -> pd.DataFrame:
-    if not items:
-        return empty_rejects()
-    return pd.DataFrame({
-        "line": pd.Series([line for line, _ in items], dtype="int64"),
-        "table_name": [None] * len(items),
-        "field": [p[0] for _, p in items],
-        "value": [None if p[1] is None else str(p[1])[:200] for _, p in items],
-        "reason_code": [p[2] for _, p in items],
-        "reason": [p[3] for _, p in items],
-    })
-
-
 class HelpdeskTicketsSource:
     """Zendesk-style ticket exports (JSON, NDJSON or CSV) -> contacts and surveys."""
 
@@ -794,4 +785,4 @@ class HelpdeskTicketsSource:
         if out.surveys:
             tables["surveys"] = pd.DataFrame(out.surveys)
         ctx.report(len(raw))
-        yield Batch(tables=tables, rejects=_rejects(out.bad), lines=out.records)
+        yield Batch(tables=tables, rejects=record_rejects(out.bad), lines=out.records)

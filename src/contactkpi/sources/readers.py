@@ -35,6 +35,7 @@ import pandas as pd
 
 from contactkpi.errors import SourceError
 from contactkpi.model.validate import empty_rejects
+from contactkpi.sources.base import record_rejects
 from contactkpi.sources.mapping import SourceOptions
 
 __all__ = ["READERS", "RawChunk", "read_csv", "read_parquet", "read_xlsx"]
@@ -95,17 +96,8 @@ def _check_header(path: Path, header: list[str], needed: Mapping[str, str]) -> d
 
 def _reject_frame(items: list[tuple[int, str | None, str, str]]) -> pd.DataFrame:
     """Record-level rejects (no table, no field) from (line, value, code, reason) tuples."""
-    if not items:
-        return empty_rejects()
-    line, value, code, reason = zip(*items, strict=True)
-    return pd.DataFrame({
-        "line": np.asarray(line, dtype="int64"),
-        "table_name": [None] * len(items),
-        "field": [None] * len(items),
-        "value": [None if v is None else v[:_VALUE_CHARS] for v in value],
-        "reason_code": list(code),
-        "reason": list(reason),
-    })
+    return record_rejects([(line, (None, value, code, reason))
+                           for line, value, code, reason in items])
 
 
 def _clean_column(rows: list[list[str]], i: int, nulls: frozenset[str]) -> pd.Series:
