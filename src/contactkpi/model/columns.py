@@ -72,13 +72,17 @@ class RowRule:
     """A rule across columns of one row, e.g. ``answered_at >= arrived_at``.
 
     ``check`` returns True for rows that pass; rows where an input is missing must pass
-    (a missing value is the business of ``required``, not of a rule).
+    (a missing value is the business of ``required``, not of a rule). ``sql`` is the same
+    rule as a SQL boolean over the typed columns (double-quoted names), used when rows are
+    conformed inside DuckDB (``model.validate_sql``); a NULL result counts as a pass.
+    Both forms are checked against each other on generated rows (tests/model).
     """
 
     name: str
     field: str
     message: str
     check: Check
+    sql: str
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,11 @@ def tenant_column() -> Column:
     )
 
 
+def quote(name: str) -> str:
+    """A column name as a SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def not_before(later: str, earlier: str) -> RowRule:
     """Rule ``later >= earlier`` when both are present."""
 
@@ -147,11 +156,14 @@ def not_before(later: str, earlier: str) -> RowRule:
         field=later,
         message=f"{later} is before {earlier}",
         check=check,
+        sql=f"{quote(later)} IS NULL OR {quote(earlier)} IS NULL "
+            f"OR {quote(later)} >= {quote(earlier)}",
     )
 
 
-def required_when(column: str, predicate: Check, condition: str) -> RowRule:
-    """Rule: ``column`` must be present on rows where ``predicate`` holds."""
+def required_when(column: str, predicate: Check, predicate_sql: str,
+                  condition: str) -> RowRule:
+    """Rule: ``column`` must be present on rows where ``predicate`` (``predicate_sql``) holds."""
 
     def check(df: pd.DataFrame) -> pd.Series:
         return ~predicate(df).fillna(False).astype(bool) | df[column].notna()
@@ -161,4 +173,5 @@ def required_when(column: str, predicate: Check, condition: str) -> RowRule:
         field=column,
         message=f"{column} is required when {condition}",
         check=check,
+        sql=f"NOT coalesce({predicate_sql}, false) OR {quote(column)} IS NOT NULL",
     )

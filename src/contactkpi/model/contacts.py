@@ -95,12 +95,15 @@ CONTACTS = Table(
         not_before("ended_at", "arrived_at"),
         not_before("ended_at", "answered_at"),
         not_before("resolved_at", "arrived_at"),
-        required_when("arrived_at", _is_inbound, "direction is inbound"),
+        required_when("arrived_at", _is_inbound, "\"direction\" = 'inbound'",
+                      "direction is inbound"),
         RowRule(
             name="abandoned_without_talk",
             field="talk_s",
             message="an abandoned contact cannot have talk time",
             check=_abandoned_has_no_talk,
+            sql="\"outcome\" IS NULL OR \"outcome\" <> 'abandoned' OR \"talk_s\" IS NULL "
+                "OR \"talk_s\" = 0",
         ),
     ),
 )

@@ -31,6 +31,7 @@ QA_EVALUATIONS = Table(
         Column("kind", Kind.CODE, "regular, mystery, calibration or self.", allowed=QA_KINDS),
     ),
     rules=(
-        RowRule("score_within_max", "score", "score is above max_score", _score_within_max),
+        RowRule("score_within_max", "score", "score is above max_score", _score_within_max,
+                sql='"score" IS NULL OR "max_score" IS NULL OR "score" <= "max_score"'),
     ),
 )

@@ -72,6 +72,24 @@ def _text(s: pd.Series) -> pd.Series:
 Problem = tuple["pd.Series[bool]", str, str]  # mask of rows, reason code, sentence
 
 
+def reason(col: Column, code: str) -> str:
+    """The sentence of a column problem: what is wrong and what is expected."""
+    if code == "out_of_range":
+        low = col.min if col.min is not None else "-inf"
+        high = col.max if col.max is not None else "inf"
+        return f"{col.name} must be within [{low}, {high}]"
+    if code == "unknown_code":
+        return f"{col.name} must be one of {', '.join(sorted(col.allowed or ()))}"
+    return {
+        "missing_required": f"{col.name} is required",
+        "not_a_number": f"{col.name} must be a number",
+        "not_an_integer": f"{col.name} must be a whole number",
+        "not_a_boolean": f"{col.name} must be true/false (yes/no, 1/0)",
+        "bad_timestamp": f"{col.name} must be an ISO-8601 timestamp with an offset",
+        "bad_date": f"{col.name} must be a date YYYY-MM-DD",
+    }[code]
+
+
 def _coerce(col: Column, s: pd.Series) -> tuple[pd.Series, list[Problem]]:
     """The typed series and the values that failed to convert (as problems)."""
     blank = _blank(s)
@@ -87,12 +105,12 @@ def _coerce(col: Column, s: pd.Series) -> tuple[pd.Series, list[Problem]]:
         else:
             num = pd.to_numeric(_text(s).str.strip(), errors="coerce").astype("float64")
         bad = (num.isna() & ~blank) | np.isinf(num.fillna(0.0))
-        problems: list[Problem] = [(bad, "not_a_number", f"{col.name} must be a number")]
+        problems: list[Problem] = [(bad, "not_a_number", reason(col, "not_a_number"))]
         num = num.where(~bad)
         if k is Kind.INT:
             filled = num.fillna(0.0)
             frac = num.notna() & ((filled != np.floor(filled)) | (filled.abs() > 2.0**53))
-            problems.append((frac, "not_an_integer", f"{col.name} must be a whole number"))
+            problems.append((frac, "not_an_integer", reason(col, "not_an_integer")))
             return num.where(~frac).astype("Int64"), problems
         return num, problems
     if k is Kind.BOOL:
@@ -103,21 +121,21 @@ def _coerce(col: Column, s: pd.Series) -> tuple[pd.Series, list[Problem]]:
         out[low.isin(_TRUE).fillna(False)] = True
         out[low.isin(_FALSE).fillna(False)] = False
         bad = out.isna() & ~blank
-        return out, [(bad, "not_a_boolean", f"{col.name} must be true/false (yes/no, 1/0)")]
+        return out, [(bad, "not_a_boolean", reason(col, "not_a_boolean"))]
     if k is Kind.TIMESTAMP:
         if isinstance(s.dtype, pd.DatetimeTZDtype):
             return s.dt.tz_convert("UTC").astype("datetime64[us, UTC]"), []
         out = pd.to_datetime(s.where(~blank), errors="coerce", utc=True, format="ISO8601")
         bad = out.isna() & ~blank
         return out.astype("datetime64[us, UTC]"), [
-            (bad, "bad_timestamp", f"{col.name} must be an ISO-8601 timestamp with an offset")]
+            (bad, "bad_timestamp", reason(col, "bad_timestamp"))]
     if k is Kind.DATE:
         out = pd.to_datetime(s.where(~blank), errors="coerce", format="ISO8601")
         if isinstance(out.dtype, pd.DatetimeTZDtype):
             out = out.dt.tz_localize(None)
         bad = (out.isna() & ~blank) | (out.notna() & (out != out.dt.normalize()))
         return out.dt.date.where(~bad & out.notna(), None), [
-            (bad, "bad_date", f"{col.name} must be a date YYYY-MM-DD")]
+            (bad, "bad_date", reason(col, "bad_date"))]
     raise AssertionError(k)  # pragma: no cover - Kind is closed
 
 
@@ -157,7 +175,7 @@ def conform(table: Table, frame: pd.DataFrame) -> Conformed:
             typed[col.name] = _nulls(col, frame.index)
             if col.required:
                 flag(pd.Series(True, index=frame.index), col.name, None, "missing_required",
-                     f"{col.name} is required")
+                     reason(col, "missing_required"))
             continue
         raw = frame[col.name]
         out, problems_ = _coerce(col, raw)
@@ -167,20 +185,16 @@ def conform(table: Table, frame: pd.DataFrame) -> Conformed:
             failed |= mask.fillna(False).astype(bool)
         if col.required:
             flag(out.isna() & ~failed, col.name, None, "missing_required",
-                 f"{col.name} is required")
+                 reason(col, "missing_required"))
         if col.allowed is not None:
             unknown = out.notna() & ~out.isin(col.allowed).fillna(False)
-            flag(unknown, col.name, raw, "unknown_code",
-                 f"{col.name} must be one of {', '.join(sorted(col.allowed))}")
+            flag(unknown, col.name, raw, "unknown_code", reason(col, "unknown_code"))
         if col.min is not None or col.max is not None:
             num = out.astype("float64") if col.kind is not Kind.DATE else None
             if num is not None:
                 low = num < col.min if col.min is not None else pd.Series(False, index=num.index)
                 high = num > col.max if col.max is not None else pd.Series(False, index=num.index)
-                bounds = f"[{col.min if col.min is not None else '-inf'}, " \
-                         f"{col.max if col.max is not None else 'inf'}]"
-                flag(low | high, col.name, raw, "out_of_range",
-                     f"{col.name} must be within {bounds}")
+                flag(low | high, col.name, raw, "out_of_range", reason(col, "out_of_range"))
         typed[col.name] = out
     typed_frame = pd.DataFrame(typed, index=frame.index)
     for rule in table.rules:

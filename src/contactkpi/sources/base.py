@@ -21,9 +21,10 @@ import pandas as pd
 from contactkpi.config import Tenant
 from contactkpi.errors import MappingError
 from contactkpi.model.validate import LINE, empty_rejects
+from contactkpi.model.validate_sql import SqlRows
 
-__all__ = ["LINE", "Batch", "Problem", "ReadContext", "Source", "SourceFile", "file_digest",
-           "read_options", "record_rejects"]
+__all__ = ["LINE", "Batch", "Problem", "ReadContext", "Source", "SourceFile", "SqlRows",
+           "file_digest", "read_options", "record_rejects"]
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,9 @@ def file_digest(path: Path) -> str:
 class Batch:
     """Canonical rows read from one part of a source file, and what could not be read."""
 
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: Per table a frame, or :class:`SqlRows` naming typed rows a ``derive`` step left in
+    #: a temp table of the load's connection (checked there, in SQL).
+    tables: dict[str, pd.DataFrame | SqlRows] = field(default_factory=dict)
     rejects: pd.DataFrame = field(default_factory=empty_rejects)
     lines: int = 0  # source records consumed by this batch (each is loaded, duplicate or rejected)
     #: A stateful source's step run by the loader *inside* the load's transaction, with the

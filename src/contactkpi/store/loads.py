@@ -28,22 +28,11 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from contactkpi.model import TABLES, Kind, Table
+from contactkpi.model import TABLES, Table
 from contactkpi.model.validate import LINE, conform
+from contactkpi.model.validate_sql import NotTyped, SqlRows, check_sql, sql_type
 from contactkpi.sources.base import Batch, SourceFile
 from contactkpi.store.warehouse import LOAD_LOG, REJECTS, Warehouse
-
-_SQL_TYPES = {
-    Kind.STRING: "VARCHAR",
-    Kind.CODE: "VARCHAR",
-    Kind.INT: "BIGINT",
-    Kind.FLOAT: "DOUBLE",
-    Kind.DURATION: "DOUBLE",
-    Kind.MONEY: "DOUBLE",
-    Kind.BOOL: "BOOLEAN",
-    Kind.TIMESTAMP: "TIMESTAMPTZ",
-    Kind.DATE: "DATE",
-}
 
 
 @dataclass
@@ -99,12 +88,13 @@ class _Loader:
         self.result = LoadResult(load_id=uuid.uuid4().hex, source=source, tenant=tenant)
         self.rejects: list[pd.DataFrame] = []
         self.staged: set[str] = set()
+        self.staged_rows: dict[str, int] = {}  # rows in each staging table
         self.seq = 0
 
     def stage(self, table: Table, rows: pd.DataFrame) -> None:
         stage = _stage_name(table.name)
         if table.name not in self.staged:
-            cols = ", ".join(f"{_q(c.name)} {_SQL_TYPES[c.kind]}" for c in table.columns)
+            cols = ", ".join(f"{_q(c.name)} {sql_type(c.kind)}" for c in table.columns)
             self.db.execute(f"CREATE OR REPLACE TEMP TABLE {_q(stage)} "
                             f"({cols}, {LINE} BIGINT, _seq BIGINT)")
             self.staged.add(table.name)
@@ -113,15 +103,74 @@ class _Loader:
         rows = rows.assign(_seq=range(self.seq, self.seq + len(rows)))
         self.seq += len(rows)
         view = f"_incoming_{table.name}"
+        self.staged_rows[table.name] = self.staged_rows.get(table.name, 0) + len(rows)
         self.db.register(view, pa.Table.from_pandas(rows, preserve_index=False))
         try:
-            select = ", ".join(f"CAST({_q(c.name)} AS {_SQL_TYPES[c.kind]})"
+            select = ", ".join(f"CAST({_q(c.name)} AS {sql_type(c.kind)})"
                                for c in table.columns)
             self.db.execute(f"INSERT INTO {_q(stage)} SELECT {select}, {LINE}, _seq "
                             f"FROM {_q(view)}")
         finally:
             self.db.unregister(view)
         self.result.tables.setdefault(table.name, TableCounts()).staged += len(rows)
+
+    def add_sql(self, table: Table, rows: SqlRows) -> pd.DataFrame:
+        """Conform rows held in DuckDB and stage them (or insert them); return the rejects.
+
+        Typed rows are checked in SQL (``model.validate_sql``); rows that need text parsing
+        are read into pandas and take the ``conform`` path. When none of their keys repeats
+        and none is stored yet (a new file of new calls), the good rows go straight into the
+        table: the checking view is evaluated once, by that insert. Otherwise they are
+        staged for the keyed merge. The relation is dropped.
+        """
+        try:
+            try:
+                checked = check_sql(self.db, table, rows.name)
+            except NotTyped:
+                conformed = conform(table, self.db.execute(
+                    f"SELECT * FROM {_q(rows.name)}").df())
+                self.stage(table, conformed.rows)
+                return conformed.rejects
+            total, last = self.db.execute(
+                f"SELECT count(*), max({LINE}) FROM {_q(rows.name)}").fetchone()
+            cols = ", ".join(_q(c.name) for c in table.columns)
+            counts = self.result.tables.setdefault(table.name, TableCounts())
+            if total and self._all_new(table, checked.view):
+                (good,) = self.db.execute(
+                    f"INSERT INTO {_q(table.name)} ({cols}) SELECT {cols} "
+                    f"FROM {_q(checked.view)} WHERE NOT _bad").fetchone()
+                counts.loaded += int(good)
+            else:
+                self.stage(table, pd.DataFrame())  # creates the staging table
+                # rows derived from one line keep the file's order: _seq = seq + line
+                (good,) = self.db.execute(
+                    f"INSERT INTO {_q(_stage_name(table.name))} SELECT {cols}, {LINE}, "
+                    f"{self.seq} + {LINE} FROM {_q(checked.view)} WHERE NOT _bad").fetchone()
+                self.seq += int(last or 0) + 1
+                self.staged_rows[table.name] = self.staged_rows.get(table.name, 0) + int(good)
+            counts.staged += int(good)
+            rejects = checked.rejects(self.db) if good < total else pd.DataFrame()
+            self.db.execute(f"DROP VIEW {_q(checked.view)}")
+            return rejects
+        finally:
+            _drop_relation(self.db, rows.name)
+
+    def _all_new(self, table: Table, view: str) -> bool:
+        """No key of ``view`` (good rows or not) repeats, is staged or is stored already."""
+        if table.name in self.staged:
+            return False
+        keys = ", ".join(_q(k) for k in table.primary_key)
+        on_keys = " AND ".join(f"s.{_q(k)} IS NOT DISTINCT FROM t.{_q(k)}"
+                               for k in table.primary_key)
+        (repeated,) = self.db.execute(
+            f"SELECT count(*) FROM (SELECT 1 FROM {_q(view)} GROUP BY {keys} "
+            "HAVING count(*) > 1)").fetchone()
+        if repeated:
+            return False
+        (stored,) = self.db.execute(
+            f"SELECT count(*) FROM {_q(view)} s JOIN {_q(table.name)} t ON {on_keys}"
+        ).fetchone()
+        return not stored
 
     def add_batch(self, batch: Batch) -> None:
         if batch.derive is not None:  # a stateful source works inside this transaction
@@ -133,52 +182,87 @@ class _Loader:
             bad_lines.update(int(x) for x in batch.rejects["line"])
         for name, frame in batch.tables.items():
             table = TABLES[name]
-            conformed = conform(table, frame)
-            if not conformed.rejects.empty:
-                self.rejects.append(conformed.rejects)
-                bad_lines.update(int(x) for x in conformed.rejects["line"])
-            self.stage(table, conformed.rows)
+            if isinstance(frame, SqlRows):
+                rejects = self.add_sql(table, frame)
+            else:
+                conformed = conform(table, frame)
+                rejects = conformed.rejects
+                self.stage(table, conformed.rows)
+            if not rejects.empty:
+                self.rejects.append(rejects)
+                bad_lines.update(int(x) for x in rejects["line"])
             self.result.tables.setdefault(name, TableCounts())
         self.result.rows_rejected += len(bad_lines)
 
     def merge(self, table: Table) -> None:
+        """Keyed merge of the staging table into ``table`` (see the module docstring).
+
+        The general path marks every staged row new / same / changed with a join on the
+        key. Two cheap counts first skip what a load does not need: the in-file dedup when
+        no key repeats, and the whole comparison when no staged key is stored yet (a new
+        file of new contacts is then one insert).
+        """
         counts = self.result.tables[table.name]
         stage = _q(_stage_name(table.name))
         target = _q(table.name)
         keys = table.primary_key
-        others = [c.name for c in table.columns if c.name not in keys]
         cols = ", ".join(_q(c.name) for c in table.columns)
         part = ", ".join(_q(k) for k in keys)
-        self.db.execute(
-            f"CREATE OR REPLACE TEMP TABLE _dedup AS SELECT {cols} FROM ("
-            f"SELECT *, row_number() OVER (PARTITION BY {part} ORDER BY _seq DESC) AS _rn "
-            f"FROM {stage}) WHERE _rn = 1")
-        (unique,) = self.db.execute("SELECT count(*) FROM _dedup").fetchone()
-        in_file_dups = counts.staged - unique
         on_keys = " AND ".join(f"s.{_q(k)} IS NOT DISTINCT FROM t.{_q(k)}" for k in keys)
+        (repeated,) = self.db.execute(
+            f"SELECT count(*) FROM (SELECT 1 FROM {stage} GROUP BY {part} "
+            "HAVING count(*) > 1)").fetchone()
+        if repeated:
+            self.db.execute(
+                f"CREATE OR REPLACE TEMP TABLE _dedup AS SELECT {cols} FROM ("
+                f"SELECT *, row_number() OVER (PARTITION BY {part} ORDER BY _seq DESC) AS _rn "
+                f"FROM {stage}) WHERE _rn = 1")
+            (unique,) = self.db.execute("SELECT count(*) FROM _dedup").fetchone()
+            source = "_dedup"
+        else:
+            unique, source = self.staged_rows.get(table.name, 0), stage
+        in_file_dups = self.staged_rows.get(table.name, 0) - unique
+        (stored,) = self.db.execute(
+            f"SELECT count(*) FROM {source} s JOIN {target} t ON {on_keys}").fetchone()
+        if not stored:
+            counts.loaded += int(unique)
+            counts.duplicate += int(in_file_dups)
+            if unique:
+                self.db.execute(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {source}")
+        else:
+            self._merge_stored(table, source, target, on_keys, in_file_dups)
+        self.db.execute("DROP TABLE IF EXISTS _dedup")
+        self.db.execute(f"DROP TABLE IF EXISTS {stage}")
+
+    def _merge_stored(self, table: Table, source: str, target: str, on_keys: str,
+                      in_file_dups: int) -> None:
+        """The general path: new rows inserted, changed rows replaced, same rows counted."""
+        counts = self.result.tables[table.name]
+        keys = table.primary_key
+        others = [c.name for c in table.columns if c.name not in keys]
+        cols = ", ".join(_q(c.name) for c in table.columns)
         same = " AND ".join(f"s.{_q(c)} IS NOT DISTINCT FROM t.{_q(c)}" for c in others) or "TRUE"
         self.db.execute(
             "CREATE OR REPLACE TEMP TABLE _status AS SELECT s.*, CASE "
             "WHEN t._hit IS NULL THEN 'new' "
             f"WHEN {same} THEN 'same' ELSE 'changed' END AS _status "
-            f"FROM _dedup s LEFT JOIN (SELECT *, TRUE AS _hit FROM {target}) t ON {on_keys}")
+            f"FROM {source} s LEFT JOIN (SELECT *, TRUE AS _hit FROM {target}) t ON {on_keys}")
         status = dict(self.db.execute(
             "SELECT _status, count(*) FROM _status GROUP BY _status").fetchall())
-        counts.loaded = int(status.get("new", 0))
-        counts.replaced = int(status.get("changed", 0))
-        counts.duplicate = int(status.get("same", 0)) + int(in_file_dups)
-        if counts.replaced:
+        new, changed = int(status.get("new", 0)), int(status.get("changed", 0))
+        counts.loaded += new
+        counts.replaced += changed
+        counts.duplicate += int(status.get("same", 0)) + int(in_file_dups)
+        if changed:
             del_keys = " AND ".join(f"{target}.{_q(k)} IS NOT DISTINCT FROM c.{_q(k)}"
                                     for k in keys)
             self.db.execute(
                 f"DELETE FROM {target} USING (SELECT * FROM _status WHERE _status = 'changed') c "
                 f"WHERE {del_keys}")
-        if counts.loaded or counts.replaced:
+        if new or changed:
             self.db.execute(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM _status "
                             "WHERE _status <> 'same'")
-        self.db.execute("DROP TABLE IF EXISTS _dedup")
         self.db.execute("DROP TABLE IF EXISTS _status")
-        self.db.execute(f"DROP TABLE IF EXISTS {stage}")
 
     def write_rejects(self) -> None:
         r = self.result
@@ -209,6 +293,14 @@ class _Loader:
             [r.load_id, datetime.now(UTC), r.tenant, r.source.kind, str(r.source.path),
              r.source.sha256, r.source.size, ",".join(sorted(r.tables)), r.rows_read,
              r.rows_loaded, r.rows_replaced, r.rows_duplicate, r.rows_rejected, r.seconds])
+
+
+def _drop_relation(db: object, name: str) -> None:
+    """Drop the temp table or view ``name`` (a source's rows, once staged)."""
+    (views,) = db.execute(  # type: ignore[attr-defined]
+        "SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND temporary",
+        [name]).fetchone()
+    db.execute(f"DROP {'VIEW' if views else 'TABLE'} IF EXISTS {_q(name)}")  # type: ignore
 
 
 def load(

@@ -46,10 +46,16 @@ def _blank(col: str) -> str:
     return f"nullif(nullif({col}, ''), 'NONE')"
 
 
-def derive_calls(db: Any, tenant: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+#: Temp tables the derived rows are left in, for the loader (``SqlRows``; naive UTC times).
+CONTACTS_OUT = "_ast_out_contacts"
+STATES_OUT = "_ast_out_states"
+
+
+def derive_calls(db: Any, tenant: str) -> None:
     """Contacts of the finished visits, and on_contact/ringing intervals, of touched calls.
 
-    Reads ``_ast_calls``: every stored event of the callids this load touched.
+    Reads ``_ast_calls``: every stored event of the callids this load touched. Writes
+    :data:`CONTACTS_OUT` and :data:`STATES_OUT`.
     """
     # Most callids enter one queue once: only the others need the running ENTERQUEUE count.
     db.execute("""
@@ -59,15 +65,17 @@ def derive_calls(db: Any, tenant: str) -> tuple[pd.DataFrame, pd.DataFrame]:
             "epoch_us(ts) * 8 + rank AS seq")
     # _ast_v: the events with their visit number, as a view: single-visit callids (nearly
     # all) are not copied; only the few others get the running count, materialised.
+    # ``line`` is the first line of this load naming the callid (NULL on stored events)
     db.execute(f"""
         CREATE OR REPLACE TEMP TABLE _ast_vm AS
-        SELECT {cols}, greatest(1, sum(CASE WHEN event = 'ENTERQUEUE' THEN 1 ELSE 0 END)
+        SELECT {cols}, min(line) OVER (PARTITION BY callid) AS line,
+          greatest(1, sum(CASE WHEN event = 'ENTERQUEUE' THEN 1 ELSE 0 END)
           OVER (PARTITION BY callid ORDER BY {_ORDER}
                 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)) AS visit
         FROM _ast_calls WHERE callid IN (SELECT callid FROM _ast_multi)""")
     db.execute(f"""
         CREATE OR REPLACE TEMP VIEW _ast_v AS
-        SELECT {cols}, 1 AS visit FROM _ast_calls
+        SELECT {cols}, line, 1 AS visit FROM _ast_calls
         WHERE callid NOT IN (SELECT callid FROM _ast_multi)
         UNION ALL SELECT * FROM _ast_vm""")
     term = f"event IN {_in(TERMINAL)}"
@@ -91,18 +99,21 @@ def derive_calls(db: Any, tenant: str) -> tuple[pd.DataFrame, pd.DataFrame]:
           arg_min_null(n_pos, seq) FILTER (WHERE {term}) AS term_pos,
           arg_min_null(n_opos, seq) FILTER (WHERE {term}) AS term_opos,
           count(*) FILTER (WHERE event IN {_in(TRANSFERS)}) AS transfers,
-          arg_min(queue, seq) FILTER (WHERE queue NOT IN ('', 'NONE')) AS any_queue
+          arg_min(queue, seq) FILTER (WHERE queue NOT IN ('', 'NONE')) AS any_queue,
+          min(line) AS line
         FROM _ast_v GROUP BY callid, visit""")
     db.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _ast_visit2 AS
+        CREATE OR REPLACE TEMP VIEW _ast_visit2 AS
         SELECT *,
           CASE WHEN answered THEN coalesce(con_at, term_at - to_seconds(term_talk)) END
             AS answered_at,
           CASE WHEN answered THEN coalesce(con_wait, term_wait) ELSE term_wait END AS w
-        FROM (SELECT v.*, coalesce(term_event IN {_in(ANSWERED)}, false) AS answered, t.line
-              FROM _ast_visit v JOIN _ast_tc t USING (callid))""")
-    contacts = db.execute(f"""
-        SELECT ? AS tenant, {_ID} AS contact_id, 'voice' AS channel, 'inbound' AS direction,
+        FROM (SELECT v.*, coalesce(term_event IN {_in(ANSWERED)}, false) AS answered
+              FROM _ast_visit v)""")
+    db.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {CONTACTS_OUT} AS
+        SELECT CAST(? AS VARCHAR) AS tenant, {_ID} AS contact_id, 'voice' AS channel,
+          'inbound' AS direction,
           coalesce({_blank('enter_queue')}, {_blank('term_queue')}, any_queue) AS queue,
           nullif(callerid, '') AS customer_id,
           CASE WHEN answered THEN coalesce({_blank('con_agent')}, {_blank('term_agent')})
@@ -123,8 +134,7 @@ def derive_calls(db: Any, tenant: str) -> tuple[pd.DataFrame, pd.DataFrame]:
           line AS _line
         FROM (SELECT *, coalesce(enter_at, coalesce(answered_at, term_at) - to_seconds(w))
                 AS arrived_at FROM _ast_visit2) v
-        WHERE term_event IS NOT NULL
-        ORDER BY _line, contact_id""", [tenant]).df()
+        WHERE term_event IS NOT NULL""", [tenant])
     db.execute(f"""
         CREATE OR REPLACE TEMP TABLE _ast_cs AS
         SELECT con_agent AS agent_id, 'on_contact' AS state,
@@ -141,14 +151,14 @@ def derive_calls(db: Any, tenant: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         FROM _ast_v r JOIN _ast_visit2 v USING (callid, visit)
         WHERE r.event IN ('RINGNOANSWER', 'RINGCANCELED') AND {_blank('r.agent')} IS NOT NULL
         """)
-    states = _one_per_key(db, tenant)
+    _one_per_key(db, tenant)
+    db.execute("DROP VIEW IF EXISTS _ast_visit2")
     db.execute("DROP VIEW IF EXISTS _ast_v")
-    for name in ("_ast_vm", "_ast_visit", "_ast_visit2", "_ast_cs", "_ast_multi"):
+    for name in ("_ast_vm", "_ast_visit", "_ast_cs", "_ast_multi"):
         db.execute(f"DROP TABLE IF EXISTS {name}")
-    return _utc(contacts), _utc(states)
 
 
-def _one_per_key(db: Any, tenant: str) -> pd.DataFrame:
+def _one_per_key(db: Any, tenant: str) -> None:
     """The call-derived intervals of ``_ast_cs``, one per ``agent_states`` key.
 
     Two calls can give one agent an interval starting at the same instant (a member that
@@ -156,8 +166,10 @@ def _one_per_key(db: Any, tenant: str) -> pd.DataFrame:
     the key keeps one of them: the one with the smallest contact id among those derived now
     and the one stored, so the result never depends on how the lines were split in files.
     """
-    return db.execute("""
-        SELECT ? AS tenant, n.agent_id, n.state, n.reason, n.queue, n.contact_id,
+    db.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {STATES_OUT} AS
+        SELECT CAST(? AS VARCHAR) AS tenant, n.agent_id, n.state, n.reason, n.queue,
+          n.contact_id,
           n.started_at, n.ended_at, n._line
         FROM (SELECT *, row_number() OVER (PARTITION BY agent_id, state, started_at
                                            ORDER BY contact_id) AS _k FROM _ast_cs) n
@@ -168,8 +180,8 @@ def _one_per_key(db: Any, tenant: str) -> pd.DataFrame:
                   ) a
           ON a.agent_id = n.agent_id AND a.state = n.state
          AND a.started_at = timezone('UTC', n.started_at)
-        WHERE n._k = 1 AND (a.contact_id IS NULL OR a.contact_id >= n.contact_id)
-        ORDER BY n._line, n.agent_id, n.state, n.started_at""", [tenant, tenant]).df()
+        WHERE n._k = 1 AND (a.contact_id IS NULL OR a.contact_id >= n.contact_id)""",
+               [tenant, tenant])
 
 
 _SESSION_ON = "('ADDMEMBER', 'AGENTLOGIN', 'AGENTCALLBACKLOGIN')"
@@ -205,8 +217,9 @@ def _intervals(state: str, value_sql: str, events_sql: str, reason_sql: str) -> 
         WHERE tr = 'start'"""
 
 
-def derive_agents(db: Any, tenant: str) -> pd.DataFrame:
-    """``logged_in`` and ``paused`` intervals of the agents touched by this load.
+def derive_agents(db: Any, tenant: str) -> None:
+    """``logged_in`` and ``paused`` intervals of the agents touched by this load, appended
+    to :data:`STATES_OUT` (:func:`derive_calls` creates it).
 
     Also deletes from ``agent_states`` the intervals this source wrote before that are no
     longer derived (their start moved because a late line arrived).
@@ -226,14 +239,13 @@ def derive_agents(db: Any, tenant: str) -> pd.DataFrame:
         "CASE WHEN event = 'PAUSE' THEN nullif(txt, '') END")
     db.execute(f"CREATE OR REPLACE TEMP TABLE _ast_int AS {sessions} UNION ALL {pauses}")
     _drop_stale_intervals(db, tenant)
-    frame = db.execute("""
+    db.execute(f"""
+        INSERT INTO {STATES_OUT}
         SELECT ? AS tenant, i.agent_id, i.state, i.reason, CAST(NULL AS VARCHAR) AS queue,
           CAST(NULL AS VARCHAR) AS contact_id, i.started_at, i.ended_at, t.line AS _line
-        FROM _ast_int i JOIN _ast_ta t ON t.agent = i.agent_id
-        ORDER BY _line, agent_id, state, started_at""", [tenant]).df()
+        FROM _ast_int i JOIN _ast_ta t ON t.agent = i.agent_id""", [tenant])
     for name in ("_ast_m", "_ast_int"):
         db.execute(f"DROP TABLE IF EXISTS {name}")
-    return _utc(frame)
 
 
 def _drop_stale_intervals(db: Any, tenant: str) -> None:
@@ -280,12 +292,3 @@ def pending_calls(wh: Any, tenant: str) -> pd.DataFrame:
         GROUP BY callid, visit
         HAVING count(*) FILTER (WHERE event IN {_in(TERMINAL)}) = 0
         ORDER BY first_at, callid, visit""", [tenant]).df()
-
-
-def _utc(frame: pd.DataFrame) -> pd.DataFrame:
-    """Mark the naive UTC timestamps of a derived frame as UTC."""
-    for col in frame.columns:
-        if col.endswith("_at") and pd.api.types.is_datetime64_any_dtype(frame[col]) and \
-                not isinstance(frame[col].dtype, pd.DatetimeTZDtype):
-            frame[col] = frame[col].dt.tz_localize("UTC")
-    return frame

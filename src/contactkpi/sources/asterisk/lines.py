@@ -79,9 +79,17 @@ def sniff(head: bytes) -> str:
     return "log"
 
 
-def count_newlines(path: Path, end: int) -> int:
-    """Number of ``\\n`` bytes in the first ``end`` bytes of ``path`` (read in blocks)."""
+#: Bytes the fast reader cannot take as the exact reader does: DuckDB's strict parser
+#: fails on a ``\\r`` (and a failed statement would abort the load's transaction), and
+#: ``\\x01`` is its null string.
+_NOT_FAST = (b"\r", b"\x01")
+
+
+def scan(path: Path, end: int) -> tuple[int, bool]:
+    """Newlines in the first ``end`` bytes of ``path`` and whether the fast reader may
+    read them (none of :data:`_NOT_FAST`), in one pass of blocks."""
     total = 0
+    fast = True
     with path.open("rb") as f:
         left = end
         while left > 0:
@@ -89,8 +97,9 @@ def count_newlines(path: Path, end: int) -> int:
             if not block:
                 break
             total += block.count(b"\n")
+            fast = fast and not any(b in block for b in _NOT_FAST)
             left -= len(block)
-    return total
+    return total, fast
 
 
 def _empty_frame() -> dict[str, list[Any]]:
@@ -137,20 +146,23 @@ def exact_lines(data: bytes, first_line: int = 1) -> pd.DataFrame:
     return frame
 
 
-#: Fields the fast reader declares: Asterisk writes at most 11; a longer line makes the read
-#: fail and the exact reader (24 fields) takes over, so both read every file the same way.
+#: Fields the fast reader declares: Asterisk writes at most 11; a longer line is skipped, the
+#: counts differ and the exact reader (24 fields) takes over, so both read every file alike.
 FAST_FIELDS = tuple(f"c{i}" for i in range(12))
 
 
-def duckdb_lines(db: Any, path: Path) -> None:
-    """Fill ``_ast_lines`` from ``path`` with DuckDB's parallel CSV reader.
+def duckdb_lines(db: Any, path: Path) -> int:
+    """Fill ``_ast_lines`` from ``path`` with DuckDB's parallel CSV reader; return its rows.
 
-    Empty fields stay ``''`` (``nullstr`` is a byte a queue_log never holds) so that only the
-    fields a line does not have are NULL, as with :func:`exact_lines`; the line number is the
-    insertion order of the rows (``rowid``). The caller compares the number of rows with the
-    number of newlines (DuckDB skips blank lines) and falls back to :func:`exact_lines` when
-    they differ or when the read fails (an invalid byte, a stray ``\\r``, more than 12
-    fields). Run it on a scratch connection: a failed read aborts the open transaction.
+    Empty fields stay ``''`` (``nullstr`` is a byte :func:`scan` made sure the file does not
+    hold) so that only the fields a line does not have are NULL, as with
+    :func:`exact_lines`; the line number is the insertion order of the rows (``rowid``,
+    counted from the first row's).
+    A line it cannot split the way :func:`exact_lines` would (invalid UTF-8, more than 12
+    fields, a blank line) is skipped (``ignore_errors``), so the read does not fail inside
+    the load's transaction: the caller compares the number of rows with the number of
+    newlines and, when they differ, drops the tables (:func:`drop_lines`) and falls back to
+    :func:`exact_lines`. Call it only on a file :func:`scan` found fast-readable.
     """
     columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in FAST_FIELDS) + "}"
     src = str(path).replace("'", "''")
@@ -158,11 +170,23 @@ def duckdb_lines(db: Any, path: Path) -> None:
         "CREATE OR REPLACE TEMP TABLE _ast_raw AS SELECT * FROM "
         f"read_csv('{src}', delim='|', quote='', escape='', header=false, columns={columns}, "
         "null_padding=true, auto_detect=false, new_line='\\n', strict_mode=true, "
-        "encoding='utf-8', nullstr='\x01')")
+        "encoding='utf-8', nullstr='\x01', ignore_errors=true)")
+    # rows appended inside a transaction are numbered from 2**62 (DuckDB's local storage),
+    # in insertion order: the line is the distance from the first
+    rows, first = db.execute("SELECT count(*), min(rowid) FROM _ast_raw").fetchone()
     db.execute(
-        f"CREATE OR REPLACE TEMP VIEW {LINES_TABLE} AS SELECT rowid + 1 AS line, "
-        f"{', '.join(FAST_FIELDS)}, CAST(NULL AS VARCHAR) AS pre_code, "
+        f"CREATE OR REPLACE TEMP VIEW {LINES_TABLE} AS SELECT rowid - {int(first or 0) - 1} "
+        f"AS line, {', '.join(FAST_FIELDS)}, CAST(NULL AS VARCHAR) AS pre_code, "
         "CAST(NULL AS VARCHAR) AS pre_value FROM _ast_raw")
+    return int(rows)
+
+
+def drop_lines(db: Any) -> None:
+    """Drop ``_ast_lines`` (a view over ``_ast_raw`` after the fast reader, else a table)."""
+    (views,) = db.execute("SELECT count(*) FROM duckdb_views() WHERE temporary "
+                          f"AND view_name = '{LINES_TABLE}'").fetchone()
+    db.execute(f"DROP {'VIEW' if views else 'TABLE'} IF EXISTS {LINES_TABLE}")
+    db.execute("DROP TABLE IF EXISTS _ast_raw")
 
 
 _TABLE_ALIASES = {"queue": "queuename", "queue_name": "queuename", "uniqueid": "callid",

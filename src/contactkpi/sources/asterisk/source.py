@@ -15,21 +15,27 @@ from pathlib import Path
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import duckdb
 import pandas as pd
 
 from contactkpi.errors import MappingError, SourceError
 from contactkpi.model.validate import empty_rejects
+from contactkpi.model.validate_sql import SqlRows
 from contactkpi.sources.asterisk.check import check_lines, truncated_reject
-from contactkpi.sources.asterisk.derive import MAX_CALL_SPAN_S, derive_agents, derive_calls
+from contactkpi.sources.asterisk.derive import (
+    CONTACTS_OUT,
+    MAX_CALL_SPAN_S,
+    STATES_OUT,
+    derive_agents,
+    derive_calls,
+)
 from contactkpi.sources.asterisk.lines import (
     FAST_FIELDS,
-    LINES_TABLE,
-    count_newlines,
     create_lines_table,
+    drop_lines,
     duckdb_lines,
     exact_lines,
     insert_frame,
+    scan,
     sniff,
     table_lines,
 )
@@ -43,7 +49,7 @@ from contactkpi.sources.base import Batch, ReadContext, read_options
 
 #: Files at least this large are split by DuckDB's parallel CSV reader (exact fallback).
 FAST_MIN_BYTES = 4 << 20
-_SCRATCH = ("_ast_ev", "_ast_tc", "_ast_ta")
+_SCRATCH = ("_ast_ev", "_ast_tc", "_ast_ta", "_ast_spec")
 #: The exact reader splits a large file in blocks of this many bytes (bounded memory).
 _EXACT_BLOCK = 32 << 20
 
@@ -114,41 +120,38 @@ class AsteriskQueueLogSource:
         opts = AsteriskOptions.read(ctx.mapping)
         size = path.stat().st_size
 
-        def split(side: Any) -> tuple[pd.DataFrame, int]:
-            found = self._split_file(side, path, size, ctx, opts)
+        def split(db: Any) -> tuple[pd.DataFrame, int]:
+            found = self._split_file(db, path, size, ctx, opts)
             ctx.report(size)
             return found
 
         yield Batch(derive=lambda db: self._derive(db, ctx.tenant.name, split))
 
-    def _split_file(self, side: Any, path: Path, size: int, ctx: ReadContext,
+    def _split_file(self, db: Any, path: Path, size: int, ctx: ReadContext,
                     opts: AsteriskOptions) -> tuple[pd.DataFrame, int]:
-        """Fill ``_ast_ev`` on the scratch connection; return the rejects and lines read."""
+        """Fill ``_ast_ev``; return the rejects and the number of lines read."""
         with path.open("rb") as f:
             head = f.read(1 << 16)
         if sniff(head) == "table":
             frame = table_lines(path.read_bytes(), opts.timezone or ctx.tenant.timezone)
-            create_lines_table(side)
-            insert_frame(side, frame)
-            rejects, _ = check_lines(side, 1, opts.server)
+            create_lines_table(db)
+            insert_frame(db, frame)
+            rejects, _ = check_lines(db, 1, opts.server)
             return rejects, len(frame)
         tail_start, tail = _tail(path, size)
-        complete = count_newlines(path, tail_start)
+        complete, fast = scan(path, tail_start)
         truncated = truncated_reject(complete + 1, tail) if tail else empty_rejects()
         lines = complete + (1 if tail else 0)
         self.timings.fast_path = False
-        if size >= self.fast_min_bytes and (not tail or tail.strip()):
-            try:
-                duckdb_lines(side, path)
-                rejects, rows = check_lines(side, 1_000_000, opts.server, last_line=complete,
-                                            fields=len(FAST_FIELDS))
-                if rows == lines:
-                    self.timings.fast_path = True
-                    return _concat(truncated, rejects), lines
-            except duckdb.Error:
-                pass  # the exact reader below decides what is wrong with which line
-            side.execute(f"DROP VIEW IF EXISTS {LINES_TABLE}")
-        create_lines_table(side)
+        if fast and size >= self.fast_min_bytes and (not tail or tail.strip()):
+            # a truncated last line is read too (and then ignored): count it
+            if duckdb_lines(db, path) == lines:
+                rejects, _ = check_lines(db, 1_000_000, opts.server, last_line=complete,
+                                         fields=len(FAST_FIELDS))
+                self.timings.fast_path = True
+                return _concat(truncated, rejects), lines
+            drop_lines(db)  # the exact reader below decides what is wrong with which line
+        create_lines_table(db)
         first = 1
         with path.open("rb") as f:
             left, rest = tail_start, b""
@@ -158,9 +161,9 @@ class AsteriskQueueLogSource:
                 data = rest + block
                 cut = data.rfind(b"\n") + 1 if left > 0 else len(data)
                 data, rest = data[:cut], data[cut:]
-                insert_frame(side, exact_lines(data, first_line=first))
+                insert_frame(db, exact_lines(data, first_line=first))
                 first += data.count(b"\n")
-        rejects, _ = check_lines(side, 1_000_000, opts.server)
+        rejects, _ = check_lines(db, 1_000_000, opts.server)
         return _concat(truncated, rejects), lines
 
     # -- follow -------------------------------------------------------------------------------
@@ -178,10 +181,10 @@ class AsteriskQueueLogSource:
         complete = data.count(b"\n")
         lines = complete + (1 if truncated else 0)
 
-        def split(side: Any) -> tuple[pd.DataFrame, int]:
-            create_lines_table(side)
-            insert_frame(side, exact_lines(data, first_line=first_line))
-            rejects, _ = check_lines(side, 1_000_000, opts.server)
+        def split(db: Any) -> tuple[pd.DataFrame, int]:
+            create_lines_table(db)
+            insert_frame(db, exact_lines(data, first_line=first_line))
+            rejects, _ = check_lines(db, 1_000_000, opts.server)
             if truncated:
                 rejects = _concat(truncated_reject(first_line + complete, truncated), rejects)
             return rejects, lines
@@ -196,38 +199,27 @@ class AsteriskQueueLogSource:
     # -- shared -------------------------------------------------------------------------------
     def _derive(self, db: Any, tenant: str, split: Callable[[Any], tuple[pd.DataFrame, int]],
                 after: Callable[[Any], None] | None = None) -> Batch:
-        """The loader's in-transaction step: split and check on a scratch connection (a
-        failed fast read must not abort the load's transaction), then store and derive."""
+        """The loader's in-transaction step: split and check the lines, store the new
+        events, derive the contacts and agent states; the derived rows stay in DuckDB
+        (``SqlRows``) for the loader to check and merge there."""
         self.timings = Timings(fast_path=self.timings.fast_path)
         t = time.perf_counter()
-        side = duckdb.connect()
-        try:
-            rejects, lines = split(side)
-            t = self.timings.mark("split + check", t)
-            events = side.execute("SELECT * FROM _ast_ev").to_arrow_table()
-        finally:
-            side.close()
         ensure_state_tables(db)
-        db.register("_ast_ev_in", events)
-        try:
-            db.execute("CREATE OR REPLACE TEMP TABLE _ast_ev AS SELECT * FROM _ast_ev_in")
-        finally:
-            db.unregister("_ast_ev_in")
-        del events
-        t = self.timings.mark("move events", t)
+        rejects, lines = split(db)
+        drop_lines(db)
+        t = self.timings.mark("split + check", t)
         store_new_events(db, tenant, MAX_CALL_SPAN_S)
         t = self.timings.mark("store events", t)
-        contacts, call_states = derive_calls(db, tenant)
-        member_states = derive_agents(db, tenant)
-        states = pd.concat([call_states, member_states], ignore_index=True) \
-            if len(member_states) else call_states
+        derive_calls(db, tenant)
+        derive_agents(db, tenant)
         if after is not None:
             after(db)
         drop_scratch(db)
         for name in _SCRATCH:
             db.execute(f"DROP TABLE IF EXISTS {name}")
         self.timings.mark("derive", t)
-        return Batch(tables={"contacts": contacts, "agent_states": states},
+        return Batch(tables={"contacts": SqlRows(CONTACTS_OUT),
+                             "agent_states": SqlRows(STATES_OUT)},
                      rejects=rejects, lines=lines)
 
 
