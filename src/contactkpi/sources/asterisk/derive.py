@@ -82,33 +82,33 @@ def derive_calls(db: Any, tenant: str) -> None:
     db.execute(f"""
         CREATE OR REPLACE TEMP TABLE _ast_visit AS
         SELECT callid, visit,
-          arg_min_null(ts, seq) FILTER (WHERE event = 'ENTERQUEUE') AS enter_at,
-          arg_min_null(queue, seq) FILTER (WHERE event = 'ENTERQUEUE') AS enter_queue,
-          arg_min_null(txt, seq) FILTER (WHERE event = 'ENTERQUEUE') AS callerid,
-          arg_min_null(n_opos, seq) FILTER (WHERE event = 'ENTERQUEUE') AS enter_opos,
-          arg_min_null(ts, seq) FILTER (WHERE event = 'CONNECT') AS con_at,
-          arg_min_null(agent, seq) FILTER (WHERE event = 'CONNECT') AS con_agent,
-          arg_min_null(n_wait, seq) FILTER (WHERE event = 'CONNECT') AS con_wait,
-          arg_min_null(n_ring, seq) FILTER (WHERE event = 'CONNECT') AS con_ring,
-          arg_min_null(event, seq) FILTER (WHERE {term}) AS term_event,
-          arg_min_null(ts, seq) FILTER (WHERE {term}) AS term_at,
-          arg_min_null(agent, seq) FILTER (WHERE {term}) AS term_agent,
-          arg_min_null(queue, seq) FILTER (WHERE {term}) AS term_queue,
-          arg_min_null(n_wait, seq) FILTER (WHERE {term}) AS term_wait,
-          arg_min_null(n_talk, seq) FILTER (WHERE {term}) AS term_talk,
-          arg_min_null(n_pos, seq) FILTER (WHERE {term}) AS term_pos,
-          arg_min_null(n_opos, seq) FILTER (WHERE {term}) AS term_opos,
+          arg_min_null({{'at': ts, 'queue': queue, 'txt': txt, 'opos': n_opos}}, seq)
+            FILTER (WHERE event = 'ENTERQUEUE') AS e,
+          arg_min_null({{'at': ts, 'agent': agent, 'wait': n_wait, 'ring': n_ring}}, seq)
+            FILTER (WHERE event = 'CONNECT') AS c,
+          arg_min_null({{'event': event, 'at': ts, 'agent': agent, 'queue': queue,
+                         'wait': n_wait, 'talk': n_talk, 'pos': n_pos, 'opos': n_opos}}, seq)
+            FILTER (WHERE {term}) AS t,
           count(*) FILTER (WHERE event IN {_in(TRANSFERS)}) AS transfers,
           arg_min(queue, seq) FILTER (WHERE queue NOT IN ('', 'NONE')) AS any_queue,
           min(line) AS line
         FROM _ast_v GROUP BY callid, visit""")
+    # the first ENTERQUEUE (e), CONNECT (c) and terminal event (t) of each visit: one
+    # aggregate of a struct each instead of one per field
     db.execute(f"""
         CREATE OR REPLACE TEMP VIEW _ast_visit2 AS
         SELECT *,
           CASE WHEN answered THEN coalesce(con_at, term_at - to_seconds(term_talk)) END
             AS answered_at,
           CASE WHEN answered THEN coalesce(con_wait, term_wait) ELSE term_wait END AS w
-        FROM (SELECT v.*, coalesce(term_event IN {_in(ANSWERED)}, false) AS answered
+        FROM (SELECT callid, visit, transfers, any_queue, line,
+                e.at AS enter_at, e.queue AS enter_queue, e.txt AS callerid,
+                e.opos AS enter_opos, c.at AS con_at, c.agent AS con_agent,
+                c.wait AS con_wait, c.ring AS con_ring, t.event AS term_event,
+                t.at AS term_at, t.agent AS term_agent, t.queue AS term_queue,
+                t.wait AS term_wait, t.talk AS term_talk, t.pos AS term_pos,
+                t.opos AS term_opos,
+                coalesce(t.event IN {_in(ANSWERED)}, false) AS answered
               FROM _ast_visit v)""")
     db.execute(f"""
         CREATE OR REPLACE TEMP TABLE {CONTACTS_OUT} AS
