@@ -77,13 +77,19 @@ class SqlCheck:
     """The view of :func:`check_sql`; its rejects are computed only when asked for."""
 
     table: Table
-    view: str
+    view: str  # table columns, _line, _bad
+    inner: str  # the view it selects from, with every check's flag
     checks: tuple[_Check, ...]
     column_checks: int
 
     def rejects(self, db: Any) -> pd.DataFrame:
         """One row per problem, in ``conform``'s order (see :func:`conform_sql`)."""
-        return _rejects(db, self.table, self.view, list(self.checks), self.column_checks)
+        return _rejects(db, self.table, self.inner, list(self.checks), self.column_checks)
+
+    def drop(self, db: Any) -> None:
+        """Drop both views."""
+        for name in (self.view, self.inner):
+            db.execute(f"DROP VIEW IF EXISTS {quote(name)}")
 
 
 def sql_type(kind: Kind) -> str:
@@ -113,6 +119,14 @@ class _Check:
 def _shown(raw: str, type_name: str) -> str:
     """SQL rendering a raw value as ``str()`` of the pandas value would (first 200 chars)."""
     base = _base_type(type_name)
+    if base == "TIMESTAMP_NS":
+        nanos = f"((epoch_ns({raw}) % 1000000000) + 1000000000) % 1000000000"
+        return (f"strftime({raw}, '%Y-%m-%d %H:%M:%S') || CASE "
+                f"WHEN {nanos} % 1000 <> 0 THEN '.' || lpad(CAST({nanos} AS VARCHAR), 9, '0') "
+                f"WHEN {nanos} <> 0 THEN '.' || lpad(CAST({nanos} // 1000 AS VARCHAR), 6, '0') "
+                f"ELSE '' END")
+    if base in ("FLOAT", "REAL"):
+        return f"left(CAST(CAST({raw} AS DOUBLE) AS VARCHAR), 200)"
     if base == "TIMESTAMP WITH TIME ZONE" or type_name.upper() == "TIMESTAMPTZ":
         naive, offset = f"timezone('UTC', {raw})", "'+00:00'"
     elif base in _NAIVE_TIMES:
@@ -158,6 +172,9 @@ def _typed(col: Column, raw: str, type_name: str | None) -> tuple[str, list[_Che
     if k is Kind.TIMESTAMP and (base == "TIMESTAMP WITH TIME ZONE"
                                 or type_name.upper() == "TIMESTAMPTZ"):
         return f"CAST({raw} AS TIMESTAMPTZ)", []
+    if k is Kind.TIMESTAMP and base == "TIMESTAMP_NS":  # floor to microseconds, as pandas
+        ns = f"epoch_ns({raw})"
+        return f"make_timestamptz(({ns} - (({ns} % 1000) + 1000) % 1000) // 1000)", []
     if k is Kind.TIMESTAMP and base in _NAIVE_TIMES:
         # same microseconds, read as UTC (15x faster than timezone('UTC', x))
         return f"make_timestamptz(epoch_us(CAST({raw} AS TIMESTAMP)))", []
@@ -215,6 +232,16 @@ def check_sql(db: Any, table: Table, relation: str) -> SqlCheck:
         raise ValueError(f"columns not in {table.name}: {sorted(extra)}")
     if LINE not in types:
         raise ValueError(f"{relation} has no {LINE} column")
+    for col in table.columns:
+        if col.name in types:
+            try:
+                _typed(col, "x", types[col.name])
+            except NotTyped:
+                (filled,) = db.execute(f"SELECT count({quote(col.name)}) "
+                                       f"FROM {quote(relation)}").fetchone()
+                if filled:
+                    raise
+                types[col.name] = "NULL"  # all NULL: whatever type it was given
     raws = {c.name: f"_r{i}" for i, c in enumerate(table.columns)}
     typed: list[str] = []
     checks: list[_Check] = []
@@ -235,8 +262,9 @@ def check_sql(db: Any, table: Table, relation: str) -> SqlCheck:
     col_bad = " OR ".join(f"_q{i}" for i in range(n_cols)) or "false"
     rule_bad = " OR ".join(f"_q{i}" for i in range(n_cols, len(checks))) or "false"
     view = f"_conformed_{table.name}"
+    checked = f"_checked_{table.name}"
     db.execute(f"""
-        CREATE OR REPLACE TEMP VIEW {quote(view)} AS
+        CREATE OR REPLACE TEMP VIEW {quote(checked)} AS
         SELECT *, _col_bad OR ({rule_bad}) AS _bad FROM (
           SELECT *, {col_bad} AS _col_bad FROM (
             SELECT *{", " + flags if flags else ""} FROM (
@@ -245,16 +273,26 @@ def check_sql(db: Any, table: Table, relation: str) -> SqlCheck:
                       if inner else ""}
               FROM (SELECT {inner + ", " if inner else ""}{LINE}
                     FROM {quote(relation)}))))""")
-    return SqlCheck(table=table, view=view, checks=tuple(checks), column_checks=n_cols)
+    public = ", ".join(quote(c) for c in (*table.column_names, LINE, "_bad"))
+    db.execute(f"CREATE OR REPLACE TEMP VIEW {quote(view)} AS "
+               f"SELECT {public} FROM {quote(checked)}")
+    return SqlCheck(table=table, view=view, inner=checked, checks=tuple(checks),
+                    column_checks=n_cols)
 
 
 def _rejects(db: Any, table: Table, view: str, checks: list[_Check],
              n_cols: int) -> pd.DataFrame:
     """One row per problem, in ``conform``'s order: column checks, then rules on rows that
-    passed them; within one check, in line order."""
+    passed them and the rules before; within one check, in line order. The bad rows are
+    copied out once, so the checks are not evaluated again for each kind of problem."""
+    bad = f"_bad_rows_{table.name}"
+    db.execute(f"CREATE OR REPLACE TEMP TABLE {quote(bad)} AS "
+               f"SELECT * FROM {quote(view)} WHERE _bad")
+    view = bad
     parts = []
     for i, c in enumerate(checks):
-        when = f"_q{i}" if i < n_cols else f"_q{i} AND NOT _col_bad"
+        earlier = "".join(f" AND NOT _q{j}" for j in range(n_cols, i))
+        when = f"_q{i}" if i < n_cols else f"_q{i} AND NOT _col_bad{earlier}"
         parts.append(
             f"SELECT {i} AS _k, {LINE} AS line, {_literal(table.name)} AS table_name, "
             f"{_literal(c.field)} AS field, "
@@ -263,6 +301,7 @@ def _rejects(db: Any, table: Table, view: str, checks: list[_Check],
             f"FROM {quote(view)} WHERE {when}")
     found = db.execute(f"SELECT {', '.join(REJECT_COLUMNS)} FROM ("
                        + " UNION ALL ".join(parts) + ") ORDER BY _k, line").df()
+    db.execute(f"DROP TABLE {quote(bad)}")
     found["line"] = found["line"].astype("int64")
     for col in REJECT_COLUMNS[1:]:
         found[col] = found[col].astype("object").where(found[col].notna(), None)

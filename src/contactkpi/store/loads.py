@@ -150,7 +150,7 @@ class _Loader:
                 self.staged_rows[table.name] = self.staged_rows.get(table.name, 0) + int(good)
             counts.staged += int(good)
             rejects = checked.rejects(self.db) if good < total else pd.DataFrame()
-            self.db.execute(f"DROP VIEW {_q(checked.view)}")
+            checked.drop(self.db)
             return rejects
         finally:
             _drop_relation(self.db, rows.name)
