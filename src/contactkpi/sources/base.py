@@ -63,6 +63,11 @@ class Batch:
     #: warehouse's DuckDB connection; it returns the batch of rows it derived (it may read
     #: and write its own bookkeeping tables, which then commit or roll back with the load).
     derive: Callable[[Any], Batch] | None = None
+    #: A reading step run before ``derive`` with the same connection. For the first batch
+    #: of a file the loader runs it *before* the load's transaction begins, so it must only
+    #: read the source file into temp tables of its own (never the warehouse's tables):
+    #: DuckDB reads and writes tables made inside a transaction at a fraction of the speed.
+    prepare: Callable[[Any], None] | None = None
 
 
 @dataclass(frozen=True)

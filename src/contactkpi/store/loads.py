@@ -21,8 +21,9 @@ import hashlib
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from itertools import chain
 from pathlib import Path
 
 import pandas as pd
@@ -173,6 +174,8 @@ class _Loader:
         return not stored
 
     def add_batch(self, batch: Batch) -> None:
+        if batch.prepare is not None:  # a later batch's reading step: in the transaction
+            batch.prepare(self.db)
         if batch.derive is not None:  # a stateful source works inside this transaction
             self.add_batch(batch.derive(self.db))
         self.result.rows_read += batch.lines
@@ -325,9 +328,14 @@ def load(
     started = time.perf_counter()
     loader = _Loader(wh, source, tenant)
     db = loader.db
+    pending = iter(batches)
+    first = next(pending, None)  # the source starts reading before the transaction
+    if first is not None and first.prepare is not None:
+        first.prepare(db)  # reads only the file, into temp tables (see Batch.prepare)
+        first = replace(first, prepare=None)
     db.execute("BEGIN TRANSACTION")
     try:
-        for batch in batches:
+        for batch in chain([] if first is None else [first], pending):
             loader.add_batch(batch)
             if on_batch is not None:
                 on_batch(loader.result)

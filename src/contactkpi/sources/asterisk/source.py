@@ -125,7 +125,7 @@ class AsteriskQueueLogSource:
             ctx.report(size)
             return found
 
-        yield Batch(derive=lambda db: self._derive(db, ctx.tenant.name, split))
+        yield self._batch(ctx.tenant.name, split)
 
     def _split_file(self, db: Any, path: Path, size: int, ctx: ReadContext,
                     opts: AsteriskOptions) -> tuple[pd.DataFrame, int]:
@@ -194,20 +194,33 @@ class AsteriskQueueLogSource:
                 save_follow_position(db, ctx.tenant.name, position[0], position[1],
                                      position[2], first_line + lines - 1)
 
-        yield Batch(derive=lambda db: self._derive(db, ctx.tenant.name, split, save))
+        yield self._batch(ctx.tenant.name, split, save)
 
     # -- shared -------------------------------------------------------------------------------
-    def _derive(self, db: Any, tenant: str, split: Callable[[Any], tuple[pd.DataFrame, int]],
+    def _batch(self, tenant: str, split: Callable[[Any], tuple[pd.DataFrame, int]],
+               after: Callable[[Any], None] | None = None) -> Batch:
+        """The batch of one file or chunk: ``prepare`` splits and checks the lines into
+        ``_ast_ev`` (before the load's transaction: it reads only the file), ``derive``
+        stores and derives inside it."""
+        found: list[tuple[pd.DataFrame, int]] = []
+
+        def prepare(db: Any) -> None:
+            self.timings = Timings(fast_path=self.timings.fast_path)
+            t = time.perf_counter()
+            found.append(split(db))
+            drop_lines(db)
+            self.timings.mark("split + check", t)
+
+        return Batch(prepare=prepare,
+                     derive=lambda db: self._derive(db, tenant, *found[-1], after))
+
+    def _derive(self, db: Any, tenant: str, rejects: pd.DataFrame, lines: int,
                 after: Callable[[Any], None] | None = None) -> Batch:
-        """The loader's in-transaction step: split and check the lines, store the new
-        events, derive the contacts and agent states; the derived rows stay in DuckDB
-        (``SqlRows``) for the loader to check and merge there."""
-        self.timings = Timings(fast_path=self.timings.fast_path)
+        """The loader's in-transaction step: store the new events of ``_ast_ev``, derive
+        the contacts and agent states; the derived rows stay in DuckDB (``SqlRows``) for
+        the loader to check and merge there."""
         t = time.perf_counter()
         ensure_state_tables(db)
-        rejects, lines = split(db)
-        drop_lines(db)
-        t = self.timings.mark("split + check", t)
         store_new_events(db, tenant, MAX_CALL_SPAN_S)
         t = self.timings.mark("store events", t)
         derive_calls(db, tenant)
