@@ -3,7 +3,8 @@
 A source reads one file and yields ``Batch``es. Each batch holds, per canonical table, a frame
 of canonical columns (raw strings or typed values) with a ``_line`` column naming the source
 line of every row, and the rejects the source itself found (lines it could not parse). The
-store then conforms every frame to the model (one checking code path for all sources) and
+store then conforms every frame to the model (one set of declared checks for all sources:
+``model.validate`` for frames, the same checks in SQL for ``SqlRows``) and
 loads the batches of one file atomically.
 """
 

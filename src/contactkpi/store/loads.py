@@ -2,8 +2,13 @@
 
 One file is one load, in one transaction:
 
-1. every batch the source yields is conformed to the model (``model.validate.conform``);
-   good rows go to a temporary staging table per canonical table, problems to the rejects;
+0. a source may first read the file into temp tables of its own (``Batch.prepare``, run
+   just before the transaction: it touches no warehouse table);
+1. every batch the source yields is conformed to the model: frames by
+   ``model.validate.conform``, typed rows a source derived in DuckDB (``SqlRows``) by the
+   same checks written as SQL (``model.validate_sql``); good rows go to a temporary staging
+   table per canonical table (or, for ``SqlRows`` whose keys are all new, straight into the
+   table), problems to the rejects;
 2. within the file, rows with the same primary key keep the last occurrence;
 3. each staged row is compared with the warehouse by primary key: *new* rows are inserted,
    *changed* rows replace the stored row, *identical* rows are counted as duplicates;

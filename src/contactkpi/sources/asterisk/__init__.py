@@ -134,8 +134,11 @@ hung up while being connected - stays unanswered).
 Robustness
 ==========
 
-Loads go through ``store.load`` like every source; the Asterisk source hands the loader a
-``derive`` step that runs *inside* the load's transaction (``Batch.derive``). It stores the
+Loads go through ``store.load`` like every source. The Asterisk source hands the loader a
+``prepare`` step, run just before the load's transaction, that splits and checks the file's
+lines into a temp table (it reads nothing else), and a ``derive`` step that runs *inside*
+the transaction (``Batch.derive``); the derived rows stay in DuckDB temp tables, which the
+loader checks with the model's rules in SQL (``SqlRows``). The derive step stores the
 new events in ``asterisk_events`` / ``asterisk_member_events`` (an event already stored - a
 repeated line, a re-loaded or overlapping file - is not stored again) and derives, from
 *all* stored events, the contacts and agent states of every callid and agent the file

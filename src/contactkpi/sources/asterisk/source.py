@@ -1,9 +1,10 @@
 """``AsteriskQueueLogSource``: the queue_log file (or its table export) to canonical rows.
 
-The source yields one :class:`~contactkpi.sources.base.Batch` whose ``derive`` step the loader
-runs inside the load's transaction: split the lines, check them, store the new events, then
-derive the contacts and agent states of everything the file touched (see the package
-docstring for the whole picture).
+The source yields one :class:`~contactkpi.sources.base.Batch`. Its ``prepare`` step splits
+and checks the lines into a temp table (just before the load's transaction: it reads only the
+file); its ``derive`` step, inside the transaction, stores the new events and derives the
+contacts and agent states of everything the file touched, leaving them in DuckDB for the
+loader (``SqlRows``; see the package docstring for the whole picture).
 """
 
 from __future__ import annotations
