@@ -58,6 +58,13 @@ class SqlRows:
     name: str
 
 
+def drop_relation(db: Any, name: str) -> None:
+    """Drop the temp view or table ``name``, whichever it is (``IF EXISTS``)."""
+    (views,) = db.execute("SELECT count(*) FROM duckdb_views() WHERE temporary "
+                          "AND view_name = ?", [name]).fetchone()
+    db.execute(f"DROP {'VIEW' if views else 'TABLE'} IF EXISTS {quote(name)}")
+
+
 class NotTyped(Exception):
     """A column needs text parsing: conform it in pandas instead."""
 

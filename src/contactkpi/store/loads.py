@@ -36,7 +36,13 @@ import pyarrow as pa
 
 from contactkpi.model import TABLES, Table
 from contactkpi.model.validate import LINE, conform
-from contactkpi.model.validate_sql import NotTyped, SqlRows, check_sql, sql_type
+from contactkpi.model.validate_sql import (
+    NotTyped,
+    SqlRows,
+    check_sql,
+    drop_relation,
+    sql_type,
+)
 from contactkpi.sources.base import Batch, SourceFile
 from contactkpi.store.warehouse import LOAD_LOG, REJECTS, Warehouse
 
@@ -159,7 +165,7 @@ class _Loader:
             checked.drop(self.db)
             return rejects
         finally:
-            _drop_relation(self.db, rows.name)
+            drop_relation(self.db, rows.name)
 
     def _all_new(self, table: Table, view: str) -> bool:
         """No key of ``view`` (good rows or not) repeats, is staged or is stored already."""
@@ -301,14 +307,6 @@ class _Loader:
             [r.load_id, datetime.now(UTC), r.tenant, r.source.kind, str(r.source.path),
              r.source.sha256, r.source.size, ",".join(sorted(r.tables)), r.rows_read,
              r.rows_loaded, r.rows_replaced, r.rows_duplicate, r.rows_rejected, r.seconds])
-
-
-def _drop_relation(db: object, name: str) -> None:
-    """Drop the temp table or view ``name`` (a source's rows, once staged)."""
-    (views,) = db.execute(  # type: ignore[attr-defined]
-        "SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND temporary",
-        [name]).fetchone()
-    db.execute(f"DROP {'VIEW' if views else 'TABLE'} IF EXISTS {_q(name)}")  # type: ignore
 
 
 def load(

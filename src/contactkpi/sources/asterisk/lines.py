@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from contactkpi.errors import SourceError
+from contactkpi.model.validate_sql import drop_relation
 from contactkpi.sources.asterisk.events import MAX_FIELDS
 
 FIELDS = tuple(f"c{i}" for i in range(MAX_FIELDS))
@@ -183,9 +184,7 @@ def duckdb_lines(db: Any, path: Path) -> int:
 
 def drop_lines(db: Any) -> None:
     """Drop ``_ast_lines`` (a view over ``_ast_raw`` after the fast reader, else a table)."""
-    (views,) = db.execute("SELECT count(*) FROM duckdb_views() WHERE temporary "
-                          f"AND view_name = '{LINES_TABLE}'").fetchone()
-    db.execute(f"DROP {'VIEW' if views else 'TABLE'} IF EXISTS {LINES_TABLE}")
+    drop_relation(db, LINES_TABLE)
     db.execute("DROP TABLE IF EXISTS _ast_raw")
 
 

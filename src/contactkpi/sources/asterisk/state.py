@@ -32,6 +32,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from contactkpi.model.validate_sql import drop_relation
 from contactkpi.sources.asterisk.events import EVENTS
 
 EVENTS_TABLE = "asterisk_events"
@@ -147,18 +148,9 @@ def drop_scratch(db: Any) -> None:
     """Drop what :func:`store_new_events` left for the derivation."""
     for view in ("_ast_calls", "_ast_members"):
         db.execute(f"DROP VIEW IF EXISTS {view}")
-    if _is_view(db, "_ast_new"):
-        db.execute("DROP VIEW IF EXISTS _ast_new")
-    else:
-        db.execute("DROP TABLE IF EXISTS _ast_new")
+    drop_relation(db, "_ast_new")
     for table in ("_ast_old", "_ast_mold"):
         db.execute(f"DROP TABLE IF EXISTS {table}")
-
-
-def _is_view(db: Any, name: str) -> bool:
-    (n,) = db.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ?",
-                      [name]).fetchone()
-    return bool(n)
 
 
 def save_follow_position(db: Any, tenant: str, path: str, inode: int, offset: int,
