@@ -35,7 +35,7 @@ import pandas as pd
 import pyarrow as pa
 
 from contactkpi.model import TABLES, Table
-from contactkpi.model.validate import LINE, conform
+from contactkpi.model.validate import LINE, conform, empty_rejects
 from contactkpi.model.validate_sql import (
     NotTyped,
     SqlRows,
@@ -91,6 +91,11 @@ def _stage_name(table: str) -> str:
     return f"_stage_{table}"
 
 
+def _on_keys(table: Table) -> str:
+    """Join condition on the primary key of rows ``s`` and stored rows ``t``."""
+    return " AND ".join(f"s.{_q(k)} IS NOT DISTINCT FROM t.{_q(k)}" for k in table.primary_key)
+
+
 class _Loader:
     """The state of one load inside its transaction."""
 
@@ -100,22 +105,39 @@ class _Loader:
         self.result = LoadResult(load_id=uuid.uuid4().hex, source=source, tenant=tenant)
         self.rejects: list[pd.DataFrame] = []
         self.staged: set[str] = set()
-        self.staged_rows: dict[str, int] = {}  # rows in each staging table
         self.seq = 0
+
+    def _create_stage(self, table: Table) -> None:
+        """The staging table of ``table`` in this load (made once)."""
+        if table.name not in self.staged:
+            cols = ", ".join(f"{_q(c.name)} {sql_type(c.kind)}" for c in table.columns)
+            self.db.execute(f"CREATE OR REPLACE TEMP TABLE {_q(_stage_name(table.name))} "
+                            f"({cols}, {LINE} BIGINT, _seq BIGINT)")
+            self.staged.add(table.name)
+
+    def _repeated_keys(self, table: Table, relation: str) -> int:
+        """How many primary keys occur more than once in ``relation``."""
+        keys = ", ".join(_q(k) for k in table.primary_key)
+        (repeated,) = self.db.execute(
+            f"SELECT count(*) FROM (SELECT 1 FROM {_q(relation)} GROUP BY {keys} "
+            "HAVING count(*) > 1)").fetchone()
+        return int(repeated)
+
+    def _stored_keys(self, table: Table, relation: str) -> int:
+        """How many rows of ``relation`` have a key the table already stores."""
+        (stored,) = self.db.execute(
+            f"SELECT count(*) FROM {_q(relation)} s JOIN {_q(table.name)} t "
+            f"ON {_on_keys(table)}").fetchone()
+        return int(stored)
 
     def stage(self, table: Table, rows: pd.DataFrame) -> None:
         stage = _stage_name(table.name)
-        if table.name not in self.staged:
-            cols = ", ".join(f"{_q(c.name)} {sql_type(c.kind)}" for c in table.columns)
-            self.db.execute(f"CREATE OR REPLACE TEMP TABLE {_q(stage)} "
-                            f"({cols}, {LINE} BIGINT, _seq BIGINT)")
-            self.staged.add(table.name)
+        self._create_stage(table)
         if rows.empty:
             return
         rows = rows.assign(_seq=range(self.seq, self.seq + len(rows)))
         self.seq += len(rows)
         view = f"_incoming_{table.name}"
-        self.staged_rows[table.name] = self.staged_rows.get(table.name, 0) + len(rows)
         self.db.register(view, pa.Table.from_pandas(rows, preserve_index=False))
         try:
             select = ", ".join(f"CAST({_q(c.name)} AS {sql_type(c.kind)})"
@@ -153,15 +175,14 @@ class _Loader:
                     f"FROM {_q(checked.view)} WHERE NOT _bad").fetchone()
                 counts.loaded += int(good)
             else:
-                self.stage(table, pd.DataFrame())  # creates the staging table
+                self._create_stage(table)
                 # rows derived from one line keep the file's order: _seq = seq + line
                 (good,) = self.db.execute(
                     f"INSERT INTO {_q(_stage_name(table.name))} SELECT {cols}, {LINE}, "
                     f"{self.seq} + {LINE} FROM {_q(checked.view)} WHERE NOT _bad").fetchone()
                 self.seq += int(last or 0) + 1
-                self.staged_rows[table.name] = self.staged_rows.get(table.name, 0) + int(good)
             counts.staged += int(good)
-            rejects = checked.rejects(self.db) if good < total else pd.DataFrame()
+            rejects = checked.rejects(self.db) if good < total else empty_rejects()
             checked.drop(self.db)
             return rejects
         finally:
@@ -169,20 +190,8 @@ class _Loader:
 
     def _all_new(self, table: Table, view: str) -> bool:
         """No key of ``view`` (good rows or not) repeats, is staged or is stored already."""
-        if table.name in self.staged:
-            return False
-        keys = ", ".join(_q(k) for k in table.primary_key)
-        on_keys = " AND ".join(f"s.{_q(k)} IS NOT DISTINCT FROM t.{_q(k)}"
-                               for k in table.primary_key)
-        (repeated,) = self.db.execute(
-            f"SELECT count(*) FROM (SELECT 1 FROM {_q(view)} GROUP BY {keys} "
-            "HAVING count(*) > 1)").fetchone()
-        if repeated:
-            return False
-        (stored,) = self.db.execute(
-            f"SELECT count(*) FROM {_q(view)} s JOIN {_q(table.name)} t ON {on_keys}"
-        ).fetchone()
-        return not stored
+        return (table.name not in self.staged and not self._repeated_keys(table, view)
+                and not self._stored_keys(table, view))
 
     def add_batch(self, batch: Batch) -> None:
         if batch.prepare is not None:  # a later batch's reading step: in the transaction
@@ -217,42 +226,37 @@ class _Loader:
         file of new contacts is then one insert).
         """
         counts = self.result.tables[table.name]
-        stage = _q(_stage_name(table.name))
-        target = _q(table.name)
-        keys = table.primary_key
+        stage = _stage_name(table.name)
         cols = ", ".join(_q(c.name) for c in table.columns)
-        part = ", ".join(_q(k) for k in keys)
-        on_keys = " AND ".join(f"s.{_q(k)} IS NOT DISTINCT FROM t.{_q(k)}" for k in keys)
-        (repeated,) = self.db.execute(
-            f"SELECT count(*) FROM (SELECT 1 FROM {stage} GROUP BY {part} "
-            "HAVING count(*) > 1)").fetchone()
-        if repeated:
+        part = ", ".join(_q(k) for k in table.primary_key)
+        (staged,) = self.db.execute(f"SELECT count(*) FROM {_q(stage)}").fetchone()
+        if self._repeated_keys(table, stage):
             self.db.execute(
                 f"CREATE OR REPLACE TEMP TABLE _dedup AS SELECT {cols} FROM ("
                 f"SELECT *, row_number() OVER (PARTITION BY {part} ORDER BY _seq DESC) AS _rn "
-                f"FROM {stage}) WHERE _rn = 1")
+                f"FROM {_q(stage)}) WHERE _rn = 1")
             (unique,) = self.db.execute("SELECT count(*) FROM _dedup").fetchone()
             source = "_dedup"
         else:
-            unique, source = self.staged_rows.get(table.name, 0), stage
-        in_file_dups = self.staged_rows.get(table.name, 0) - unique
-        (stored,) = self.db.execute(
-            f"SELECT count(*) FROM {source} s JOIN {target} t ON {on_keys}").fetchone()
-        if not stored:
+            unique, source = staged, stage
+        in_file_dups = staged - unique
+        if not self._stored_keys(table, source):
             counts.loaded += int(unique)
             counts.duplicate += int(in_file_dups)
             if unique:
-                self.db.execute(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {source}")
+                self.db.execute(f"INSERT INTO {_q(table.name)} ({cols}) "
+                                f"SELECT {cols} FROM {_q(source)}")
         else:
-            self._merge_stored(table, source, target, on_keys, in_file_dups)
+            self._merge_stored(table, source, in_file_dups)
         self.db.execute("DROP TABLE IF EXISTS _dedup")
-        self.db.execute(f"DROP TABLE IF EXISTS {stage}")
+        self.db.execute(f"DROP TABLE IF EXISTS {_q(stage)}")
 
-    def _merge_stored(self, table: Table, source: str, target: str, on_keys: str,
-                      in_file_dups: int) -> None:
+    def _merge_stored(self, table: Table, source: str, in_file_dups: int) -> None:
         """The general path: new rows inserted, changed rows replaced, same rows counted."""
         counts = self.result.tables[table.name]
+        target = _q(table.name)
         keys = table.primary_key
+        on_keys = _on_keys(table)
         others = [c.name for c in table.columns if c.name not in keys]
         cols = ", ".join(_q(c.name) for c in table.columns)
         same = " AND ".join(f"s.{_q(c)} IS NOT DISTINCT FROM t.{_q(c)}" for c in others) or "TRUE"
@@ -260,7 +264,8 @@ class _Loader:
             "CREATE OR REPLACE TEMP TABLE _status AS SELECT s.*, CASE "
             "WHEN t._hit IS NULL THEN 'new' "
             f"WHEN {same} THEN 'same' ELSE 'changed' END AS _status "
-            f"FROM {source} s LEFT JOIN (SELECT *, TRUE AS _hit FROM {target}) t ON {on_keys}")
+            f"FROM {_q(source)} s LEFT JOIN (SELECT *, TRUE AS _hit FROM {target}) t "
+            f"ON {on_keys}")
         status = dict(self.db.execute(
             "SELECT _status, count(*) FROM _status GROUP BY _status").fetchall())
         new, changed = int(status.get("new", 0)), int(status.get("changed", 0))
