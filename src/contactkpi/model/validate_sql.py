@@ -39,6 +39,8 @@ _WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\
                "\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
 _NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
             "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL")
+#: The type given to a column that holds only NULLs (DuckDB types a bare NULL as INTEGER).
+_ALL_NULL = "NULL"
 _NAIVE_TIMES = ("TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "DATETIME")
 _SQL_TYPES = {
     Kind.STRING: "VARCHAR", Kind.CODE: "VARCHAR", Kind.INT: "BIGINT", Kind.FLOAT: "DOUBLE",
@@ -91,7 +93,7 @@ class SqlCheck:
 
     def rejects(self, db: Any) -> pd.DataFrame:
         """One row per problem, in ``conform``'s order (see :func:`conform_sql`)."""
-        return _rejects(db, self.table, self.inner, list(self.checks), self.column_checks)
+        return _rejects(db, self.table, self.inner, self.checks, self.column_checks)
 
     def drop(self, db: Any) -> None:
         """Drop both views."""
@@ -110,6 +112,10 @@ def _literal(text: str) -> str:
 
 def _base_type(type_name: str) -> str:
     return type_name.split("(")[0].strip().upper()
+
+
+def _with_zone(type_name: str) -> bool:
+    return _base_type(type_name) in ("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ")
 
 
 @dataclass(frozen=True)
@@ -134,7 +140,7 @@ def _shown(raw: str, type_name: str) -> str:
                 f"ELSE '' END")
     if base in ("FLOAT", "REAL"):
         return f"left(CAST(CAST({raw} AS DOUBLE) AS VARCHAR), 200)"
-    if base == "TIMESTAMP WITH TIME ZONE" or type_name.upper() == "TIMESTAMPTZ":
+    if _with_zone(type_name):
         naive, offset = f"timezone('UTC', {raw})", "'+00:00'"
     elif base in _NAIVE_TIMES:
         naive, offset = f"CAST({raw} AS TIMESTAMP)", "''"
@@ -150,7 +156,7 @@ def _shown(raw: str, type_name: str) -> str:
 def _typed(col: Column, raw: str, type_name: str | None) -> tuple[str, list[_Check]]:
     """SQL of the typed value and the coercion problems (``raw`` is the input column)."""
     target = sql_type(col.kind)
-    if type_name is None or _base_type(type_name) == '"NULL"' or type_name.upper() == "NULL":
+    if type_name is None or type_name == _ALL_NULL:
         return f"CAST(NULL AS {target})", []
     base = _base_type(type_name)
     k = col.kind
@@ -176,8 +182,7 @@ def _typed(col: Column, raw: str, type_name: str | None) -> tuple[str, list[_Che
         return ok, checks
     if k is Kind.BOOL and base == "BOOLEAN":
         return raw, []
-    if k is Kind.TIMESTAMP and (base == "TIMESTAMP WITH TIME ZONE"
-                                or type_name.upper() == "TIMESTAMPTZ"):
+    if k is Kind.TIMESTAMP and _with_zone(type_name):
         return f"CAST({raw} AS TIMESTAMPTZ)", []
     if k is Kind.TIMESTAMP and base == "TIMESTAMP_NS":  # floor to microseconds, as pandas
         ns = f"epoch_ns({raw})"
@@ -239,22 +244,20 @@ def check_sql(db: Any, table: Table, relation: str) -> SqlCheck:
         raise ValueError(f"columns not in {table.name}: {sorted(extra)}")
     if LINE not in types:
         raise ValueError(f"{relation} has no {LINE} column")
-    for col in table.columns:
-        if col.name in types:
-            try:
-                _typed(col, "x", types[col.name])
-            except NotTyped:
-                (filled,) = db.execute(f"SELECT count({quote(col.name)}) "
-                                       f"FROM {quote(relation)}").fetchone()
-                if filled:
-                    raise
-                types[col.name] = "NULL"  # all NULL: whatever type it was given
     raws = {c.name: f"_r{i}" for i, c in enumerate(table.columns)}
     typed: list[str] = []
     checks: list[_Check] = []
     for col in table.columns:
         present = col.name in types
-        expr, coercion = _typed(col, raws[col.name], types.get(col.name))
+        try:
+            expr, coercion = _typed(col, raws[col.name], types.get(col.name))
+        except NotTyped:
+            (filled,) = db.execute(f"SELECT count({quote(col.name)}) "
+                                   f"FROM {quote(relation)}").fetchone()
+            if filled:
+                raise
+            types[col.name] = _ALL_NULL  # all NULL, whatever type it was given
+            expr, coercion = _typed(col, raws[col.name], _ALL_NULL)
         typed.append(f"{expr} AS {quote(col.name)}")
         shown = _shown(raws[col.name], types[col.name]) if present else None
         checks.extend(_column_checks(col, present, quote(col.name), coercion, shown))
@@ -287,7 +290,7 @@ def check_sql(db: Any, table: Table, relation: str) -> SqlCheck:
                     column_checks=n_cols)
 
 
-def _rejects(db: Any, table: Table, view: str, checks: list[_Check],
+def _rejects(db: Any, table: Table, view: str, checks: tuple[_Check, ...],
              n_cols: int) -> pd.DataFrame:
     """One row per problem, in ``conform``'s order: column checks, then rules on rows that
     passed them and the rules before; within one check, in line order. The bad rows are
@@ -295,7 +298,6 @@ def _rejects(db: Any, table: Table, view: str, checks: list[_Check],
     bad = f"_bad_rows_{table.name}"
     db.execute(f"CREATE OR REPLACE TEMP TABLE {quote(bad)} AS "
                f"SELECT * FROM {quote(view)} WHERE _bad")
-    view = bad
     parts = []
     for i, c in enumerate(checks):
         earlier = "".join(f" AND NOT _q{j}" for j in range(n_cols, i))
@@ -305,7 +307,7 @@ def _rejects(db: Any, table: Table, view: str, checks: list[_Check],
             f"{_literal(c.field)} AS field, "
             f"{c.value if c.value is not None else 'CAST(NULL AS VARCHAR)'} AS value, "
             f"{_literal(c.code)} AS reason_code, {_literal(c.sentence)} AS reason "
-            f"FROM {quote(view)} WHERE {when}")
+            f"FROM {quote(bad)} WHERE {when}")
     found = db.execute(f"SELECT {', '.join(REJECT_COLUMNS)} FROM ("
                        + " UNION ALL ".join(parts) + ") ORDER BY _k, line").df()
     db.execute(f"DROP TABLE {quote(bad)}")
