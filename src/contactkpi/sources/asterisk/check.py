@@ -118,8 +118,7 @@ def _bad(i: int) -> str:
 
 
 def check_lines(db: Any, ts_scale: int, callid_prefix: str = "",
-                last_line: int | None = None, fields: int = MAX_FIELDS
-                ) -> tuple[pd.DataFrame, int]:
+                last_line: int | None = None, fields: int = MAX_FIELDS) -> pd.DataFrame:
     """Split ``_ast_lines`` into ``_ast_ev`` (good events) and the returned rejects.
 
     Args:
@@ -132,7 +131,7 @@ def check_lines(db: Any, ts_scale: int, callid_prefix: str = "",
         fields: how many ``c*`` columns ``_ast_lines`` has (the fast reader declares 12).
 
     Returns:
-        The rejects and the number of rows ``_ast_lines`` had (the fast reader's check).
+        The rejects (read only when some line of ``_ast_lines`` did not become an event).
     """
     db.register("_ast_spec_df", _spec_frame())
     try:
@@ -208,7 +207,7 @@ def check_lines(db: Any, ts_scale: int, callid_prefix: str = "",
                WHEN code = 'bad_number' THEN {_pick(bad_at, "p")} END AS value
         FROM _ast_chk WHERE code IS NOT NULL{keep} ORDER BY line""").df()
     db.execute("DROP VIEW IF EXISTS _ast_chk")
-    return _as_rejects(rejects), int(rows)
+    return _as_rejects(rejects)
 
 
 def _as_rejects(found: pd.DataFrame) -> pd.DataFrame:

@@ -137,7 +137,7 @@ class AsteriskQueueLogSource:
             frame = table_lines(path.read_bytes(), opts.timezone or ctx.tenant.timezone)
             create_lines_table(db)
             insert_frame(db, frame)
-            rejects, _ = check_lines(db, 1, opts.server)
+            rejects = check_lines(db, 1, opts.server)
             return rejects, len(frame)
         tail_start, tail = _tail(path, size)
         complete, fast = scan(path, tail_start)
@@ -147,8 +147,8 @@ class AsteriskQueueLogSource:
         if fast and size >= self.fast_min_bytes and (not tail or tail.strip()):
             # a truncated last line is read too (and then ignored): count it
             if duckdb_lines(db, path) == lines:
-                rejects, _ = check_lines(db, 1_000_000, opts.server, last_line=complete,
-                                         fields=len(FAST_FIELDS))
+                rejects = check_lines(db, 1_000_000, opts.server, last_line=complete,
+                                      fields=len(FAST_FIELDS))
                 self.timings.fast_path = True
                 return _concat(truncated, rejects), lines
             drop_lines(db)  # the exact reader below decides what is wrong with which line
@@ -164,7 +164,7 @@ class AsteriskQueueLogSource:
                 data, rest = data[:cut], data[cut:]
                 insert_frame(db, exact_lines(data, first_line=first))
                 first += data.count(b"\n")
-        rejects, _ = check_lines(db, 1_000_000, opts.server)
+        rejects = check_lines(db, 1_000_000, opts.server)
         return _concat(truncated, rejects), lines
 
     # -- follow -------------------------------------------------------------------------------
@@ -185,7 +185,7 @@ class AsteriskQueueLogSource:
         def split(db: Any) -> tuple[pd.DataFrame, int]:
             create_lines_table(db)
             insert_frame(db, exact_lines(data, first_line=first_line))
-            rejects, _ = check_lines(db, 1_000_000, opts.server)
+            rejects = check_lines(db, 1_000_000, opts.server)
             if truncated:
                 rejects = _concat(truncated_reject(first_line + complete, truncated), rejects)
             return rejects, lines
