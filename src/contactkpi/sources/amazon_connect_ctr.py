@@ -112,6 +112,7 @@ from contactkpi.sources.base import (
     Problem,
     ReadContext,
     read_options,
+    read_source_bytes,
     record_rejects,
 )
 from contactkpi.sources.json_stream import Found, numbered, read_records
@@ -398,11 +399,7 @@ class AmazonConnectCtrSource:
     def read(self, path: Path, ctx: ReadContext) -> Iterator[Batch]:
         """Yield the contacts of one CTR file; see the module docstring."""
         mapping = AttributeMapping.load(ctx.mapping)
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            raise SourceError(f"cannot read {path}: {exc.strerror}", where=str(path),
-                              hint="check the path and its permissions") from None
+        raw = read_source_bytes(path)
         text, replaced = _decode(raw)
         if not text.strip():
             raise SourceError("the file is empty", where=str(path),

@@ -20,12 +20,12 @@ from typing import Any, ClassVar, Protocol
 import pandas as pd
 
 from contactkpi.config import Tenant
-from contactkpi.errors import MappingError
+from contactkpi.errors import MappingError, SourceError
 from contactkpi.model.validate import LINE, empty_rejects
 from contactkpi.model.validate_sql import SqlRows
 
 __all__ = ["LINE", "Batch", "Problem", "ReadContext", "Source", "SourceFile", "SqlRows",
-           "file_digest", "read_options", "record_rejects"]
+           "file_digest", "read_options", "read_source_bytes", "record_rejects"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,15 @@ class SourceFile:
     @classmethod
     def of(cls, path: Path, kind: str) -> SourceFile:
         return cls(path=path, kind=kind, sha256=file_digest(path), size=path.stat().st_size)
+
+
+def read_source_bytes(path: Path) -> bytes:
+    """The bytes of a source file; a SourceError naming it when it cannot be read."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise SourceError(f"cannot read {path}: {exc.strerror}", where=str(path),
+                          hint="check the path and its permissions") from None
 
 
 def file_digest(path: Path) -> str:

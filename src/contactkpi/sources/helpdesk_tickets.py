@@ -106,6 +106,7 @@ from contactkpi.sources.base import (
     Problem,
     ReadContext,
     read_options,
+    read_source_bytes,
     record_rejects,
 )
 from contactkpi.sources.json_stream import numbered, read_records
@@ -759,11 +760,7 @@ class HelpdeskTicketsSource:
     def read(self, path: Path, ctx: ReadContext) -> Iterator[Batch]:
         """Yield the contacts and surveys of one ticket file; see the module docstring."""
         mapping = TicketMapping.load(ctx.mapping)
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            raise SourceError(f"cannot read {path}: {exc.strerror}", where=str(path),
-                              hint="check the path and its permissions") from None
+        raw = read_source_bytes(path)
         try:
             text, replaced = raw.decode("utf-8-sig"), False
         except UnicodeDecodeError:
