@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -146,6 +147,39 @@ def test_split_repeat_disorder_and_reload_change_nothing(wh: Warehouse, tmp_path
     assert_same(snapshot(wh, messy), reference)
 
 
+@PROPS
+@given(lines=centres(), data=st.data())
+def test_a_load_committed_while_another_prepares_is_seen_by_it(tmp_path_factory,
+                                                               lines: list[bytes],
+                                                               data: st.DataObject) -> None:
+    """The Asterisk source derives before its load's transaction (``Batch.prepare``). A load
+    of the other half of the log, committed by another connection in between, must be
+    seen: the result is that of loading the two halves one after the other."""
+    d = tmp_path_factory.mktemp("c")
+    k = data.draw(st.integers(0, len(lines)), label="split")
+    first, second = write(d / "a", lines[:k]), write(d / "b", lines[k:])
+    serial = Warehouse.open(d / "serial.duckdb")
+    ingest(serial, second, "x")
+    ingest(serial, first, "x")
+    here, other = Warehouse.open(d / "w.duckdb"), Warehouse.open(d / "w.duckdb")
+    src = AsteriskQueueLogSource()
+    (batch,) = src.read(first, ReadContext(tenant=Tenant("x")))
+    prepared: list[int] = []
+
+    def prepare(db: object) -> None:
+        batch.prepare(db)
+        if not prepared:  # the other load commits after this one read the warehouse
+            ingest(other, second, "x")
+        prepared.append(1)
+
+    load(here, SourceFile.of(first, "asterisk"), [replace(batch, prepare=prepare)],
+         tenant="x")
+    assert len(prepared) == 2  # prepared again inside the transaction
+    assert_same(snapshot(here, "x"), snapshot(serial, "x"))
+    for w in (serial, here, other):
+        w.close()
+
+
 _MUTATIONS = {
     "ts": (lambda f: [b"x" + f[0], *f[1:]], "bad_timestamp"),
     "byte": (lambda f: [f[0], f[1] + b"\xff\xfe", *f[2:]], "bad_encoding"),
@@ -271,8 +305,8 @@ def test_a_failed_load_leaves_nothing_behind(wh: Warehouse, tmp_path: Path) -> N
     with pytest.raises(RuntimeError):
         load(wh, SourceFile.of(path, "asterisk"), src.read(path, ReadContext(Tenant(name))),
              tenant=name, on_batch=boom)
-    (stored,) = db.execute("SELECT count(*) FROM asterisk_events WHERE tenant = ?",
-                           [name]).fetchone()
+    (stored,) = db.execute("SELECT count(*) FROM asterisk_events JOIN asterisk_tenants "
+                           "USING (tenant_id) WHERE tenant = ?", [name]).fetchone()
     assert stored == 0 and len(snapshot(wh, name)[0]) == 0
     ingest(wh, path, name)
     assert len(snapshot(wh, name)[0]) == 1
@@ -309,3 +343,35 @@ def test_the_exact_reader_reads_a_large_file_in_blocks_the_same_way(
     result = ingest(wh, path, blocks, fast=False)
     assert result.rows_read == 39 and result.rows_rejected == 1
     assert_same(snapshot(wh, whole), snapshot(wh, blocks))
+
+
+def test_events_stored_by_the_earlier_layout_are_read_then_moved(tmp_path: Path) -> None:
+    """Before the tenant number, events were stored with the tenant's name and the typed
+    parameters: a call pending in such a table is finished by the next load, which moves
+    the stored events to the current layout."""
+    wh = Warehouse.open(tmp_path / "w.duckdb")
+    db = wh.raw_duckdb()
+    db.execute("""
+        CREATE TABLE asterisk_events (
+          tenant VARCHAR NOT NULL, ts TIMESTAMP NOT NULL, callid VARCHAR NOT NULL,
+          queue VARCHAR NOT NULL, agent VARCHAR NOT NULL, event VARCHAR NOT NULL,
+          data VARCHAR NOT NULL, kind VARCHAR NOT NULL, rank UTINYINT NOT NULL,
+          n_wait BIGINT, n_talk BIGINT, n_ring BIGINT, n_pos BIGINT, n_opos BIGINT,
+          txt VARCHAR)""")
+    db.execute("""
+        INSERT INTO asterisk_events VALUES
+          ('old', TIMESTAMP '2023-11-14 23:59:50', 'c9', 'support', 'NONE', 'ENTERQUEUE',
+           '|5550009|1', 'call', 2, NULL, NULL, NULL, NULL, 1, '5550009'),
+          ('old', TIMESTAMP '2023-11-14 23:59:55', 'c9', 'support', 'PJSIP/a', 'CONNECT',
+           '5|m9|1', 'call', 6, 5, NULL, 1, NULL, NULL, NULL)""")
+    assert pending_calls(wh, "old").callid.tolist() == ["c9"]
+    ingest(wh, _log(tmp_path / "queue_log", """
+        1700006520|c9|support|PJSIP/a|COMPLETECALLER|5|125|1"""), "old")
+    c = snapshot(wh, "old")[0]
+    assert (c.customer_id[0], c.arrived_at[0], c.wait_s[0], c.talk_s[0], c.ring_s[0]) == (
+        "5550009", pd.Timestamp("2023-11-14 23:59:50", tz="UTC"), 5.0, 125.0, 1.0)
+    columns = {r[0] for r in db.execute("DESCRIBE asterisk_events").fetchall()}
+    assert "tenant" not in columns and "tenant_id" in columns
+    (stored,) = db.execute("SELECT count(*) FROM asterisk_events").fetchone()
+    assert stored == 3 and len(pending_calls(wh, "old")) == 0
+    wh.close()

@@ -106,7 +106,8 @@ def sql_type(kind: Kind) -> str:
     return _SQL_TYPES[kind]
 
 
-def _literal(text: str) -> str:
+def sql_literal(text: str) -> str:
+    """``text`` as an SQL string literal."""
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -153,6 +154,13 @@ def _shown(raw: str, type_name: str) -> str:
             f"THEN '.' || lpad(CAST({micros} AS VARCHAR), 6, '0') ELSE '' END || {offset}")
 
 
+def printable_edges(sql: str) -> str:
+    """SQL: the first and the last character of ``sql`` are printable ASCII (no space), so
+    no trim of whitespace can change it (the fastest test DuckDB offers for the last
+    character is ``ascii(reverse(...))``)."""
+    return f"(ascii({sql}) BETWEEN 33 AND 126 AND ascii(reverse({sql})) BETWEEN 33 AND 126)"
+
+
 def _typed(col: Column, raw: str, type_name: str | None) -> tuple[str, list[_Check]]:
     """SQL of the typed value and the coercion problems (``raw`` is the input column)."""
     target = sql_type(col.kind)
@@ -163,10 +171,8 @@ def _typed(col: Column, raw: str, type_name: str | None) -> tuple[str, list[_Che
     if k in (Kind.STRING, Kind.CODE) and base == "VARCHAR":
         # trimming with a set of characters is slow: skip it when the first and the last
         # character are printable ASCII (nearly always), where it changes nothing
-        printable = (f"ascii({raw}) BETWEEN 33 AND 126 "
-                     f"AND ascii(reverse({raw})) BETWEEN 33 AND 126")
-        out = (f"nullif(CASE WHEN {printable} THEN {raw} "
-               f"ELSE trim({raw}, {_literal(_WHITESPACE)}) END, '')")
+        out = (f"nullif(CASE WHEN {printable_edges(raw)} THEN {raw} "
+               f"ELSE trim({raw}, {sql_literal(_WHITESPACE)}) END, '')")
         return (f"lower({out})" if k is Kind.CODE else out), []
     if k in (Kind.INT, Kind.FLOAT, Kind.DURATION, Kind.MONEY) and base in _NUMERIC:
         num = f"CAST({raw} AS DOUBLE)"
@@ -208,7 +214,7 @@ def _column_checks(col: Column, present: bool, value: str, coercion: list[_Check
     if not present:
         return checks
     if col.allowed is not None:
-        codes = ", ".join(_literal(c) for c in sorted(col.allowed))
+        codes = ", ".join(sql_literal(c) for c in sorted(col.allowed))
         checks.append(_Check(col.name, "unknown_code", reason(col, "unknown_code"),
                              f"{name} NOT IN ({codes})", raw_shown))
     if (col.min is not None or col.max is not None) and col.kind is not Kind.DATE:
@@ -303,10 +309,10 @@ def _rejects(db: Any, table: Table, view: str, checks: tuple[_Check, ...],
         earlier = "".join(f" AND NOT _q{j}" for j in range(n_cols, i))
         when = f"_q{i}" if i < n_cols else f"_q{i} AND NOT _col_bad{earlier}"
         parts.append(
-            f"SELECT {i} AS _k, {LINE} AS line, {_literal(table.name)} AS table_name, "
-            f"{_literal(c.field)} AS field, "
+            f"SELECT {i} AS _k, {LINE} AS line, {sql_literal(table.name)} AS table_name, "
+            f"{sql_literal(c.field)} AS field, "
             f"{c.value if c.value is not None else 'CAST(NULL AS VARCHAR)'} AS value, "
-            f"{_literal(c.code)} AS reason_code, {_literal(c.sentence)} AS reason "
+            f"{sql_literal(c.code)} AS reason_code, {sql_literal(c.sentence)} AS reason "
             f"FROM {quote(bad)} WHERE {when}")
     found = db.execute(f"SELECT {', '.join(REJECT_COLUMNS)} FROM ("
                        + " UNION ALL ".join(parts) + ") ORDER BY _k, line").df()

@@ -74,9 +74,11 @@ class Batch:
     #: and write its own bookkeeping tables, which then commit or roll back with the load).
     derive: Callable[[Any], Batch] | None = None
     #: A reading step run before ``derive`` with the same connection. For the first batch
-    #: of a file the loader runs it *before* the load's transaction begins, so it must only
-    #: read the source file into temp tables of its own (never the warehouse's tables):
-    #: DuckDB reads and writes tables made inside a transaction at a fraction of the speed.
+    #: of a file the loader runs it *before* the load's transaction begins (DuckDB reads
+    #: and writes tables made inside a transaction at a fraction of the speed), so it may
+    #: read the file and the warehouse but write only temp tables of its own; if another
+    #: load commits meanwhile, the loader runs it again inside the transaction, so what it
+    #: read of the warehouse is what ``derive`` would read.
     prepare: Callable[[Any], None] | None = None
 
 

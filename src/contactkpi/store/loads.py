@@ -2,8 +2,10 @@
 
 One file is one load, in one transaction:
 
-0. a source may first read the file into temp tables of its own (``Batch.prepare``, run
-   just before the transaction: it touches no warehouse table);
+0. a source may first read the file, and what it needs of the warehouse, into temp tables
+   of its own (``Batch.prepare``, run just before the transaction; it is run again inside
+   the transaction if another load committed meanwhile, so what it read is what the
+   transaction sees);
 1. every batch the source yields is conformed to the model: frames by
    ``model.validate.conform``, typed rows a source derived in DuckDB (``SqlRows``) by the
    same checks written as SQL (``model.validate_sql``); good rows go to a temporary staging
@@ -338,11 +340,18 @@ def load(
     db = loader.db
     pending = iter(batches)
     first = next(pending, None)  # the source starts reading before the transaction
-    if first is not None and first.prepare is not None:
-        first.prepare(db)  # reads only the file, into temp tables (see Batch.prepare)
-        first = replace(first, prepare=None)
+    prepared = first is not None and first.prepare is not None
+    if prepared:
+        committed = _committed_loads(db)
+        first.prepare(db)  # writes only temp tables (see Batch.prepare)
     db.execute("BEGIN TRANSACTION")
     try:
+        if prepared:
+            if _committed_loads(db) != committed:
+                # another load committed while this one prepared: what it read of the
+                # warehouse may be out of date, so prepare again, inside the transaction
+                first.prepare(db)
+            first = replace(first, prepare=None)
         for batch in chain([] if first is None else [first], pending):
             loader.add_batch(batch)
             if on_batch is not None:
@@ -360,6 +369,13 @@ def load(
             db.execute(f"DROP TABLE IF EXISTS {_q(_stage_name(name))}")
         raise
     return loader.result
+
+
+def _committed_loads(db: object) -> int:
+    """The number of loads committed so far: it grows with every commit (``load_log`` rows
+    are never deleted), so equal counts mean no load committed in between."""
+    (n,) = db.execute(f"SELECT count(*) FROM {LOAD_LOG}").fetchone()  # type: ignore[attr-defined]
+    return int(n)
 
 
 def load_frames(wh: Warehouse, frames: dict[str, pd.DataFrame], tenant: str | None = None,

@@ -32,11 +32,13 @@ Reason codes (the sentence in the reject says what is wrong and what was expecte
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 
 from contactkpi.model.validate import empty_rejects
+from contactkpi.model.validate_sql import printable_edges
 from contactkpi.sources.asterisk.events import EVENTS, MAX_FIELDS, RANK
 from contactkpi.sources.asterisk.lines import LINES_TABLE
 
@@ -113,6 +115,50 @@ def _pick(position: str, prefix: str) -> str:
     return f"CASE {position} {whens} END"
 
 
+#: The event name as written (upper case, no spaces around it) costs one look-up; any
+#: other spelling is upper-cased and trimmed.
+_EVENT = ("CASE WHEN c4 IN (" + ", ".join(f"'{name}'" for name in sorted(EVENTS))
+          + ") THEN c4 ELSE upper(trim(coalesce(c4, ''))) END")
+
+
+def _none(col: str) -> str:
+    """``col`` is empty or ``NONE`` once trimmed; only a short value or one with a space
+    (or any non-ASCII character) at an end can be, so the others skip the trim."""
+    return (f"((strlen({col}) <= 4 OR NOT {printable_edges(col)}) "
+            f"AND upper(trim({col})) IN ('', 'NONE'))")
+
+
+def _params(field: Callable[[int], str]) -> str:
+    """``p1..p6`` (text, NULL when empty or missing) and ``i1..i6`` (whole numbers) of the
+    parameters; ``field(i)`` is the SQL of the i-th (1-based)."""
+    text = ", ".join(f"nullif({field(i)}, '') AS p{i}" for i in range(1, _TYPED_PARAMS + 1))
+    ints = ", ".join(f"TRY_CAST(nullif({field(i)}, '') AS BIGINT) AS i{i}"
+                     for i in range(1, _TYPED_PARAMS + 1))
+    return f"{text}, {ints}"
+
+
+#: Where each typed column is for this line (``x.link``: ATTENDEDTRANSFER via LINK).
+_POSITIONS = ", ".join(f"CASE WHEN x.link THEN s.{c}_lat ELSE s.{c}_at END AS {c}_at"
+                       for c in _TYPED_COLS)
+#: The typed columns, picked from ``p*``/``i*`` at those positions.
+_TYPED_SELECT = ", ".join(f"{_pick(f'{c}_at', 'p' if c == 'txt' else 'i')} AS {c}"
+                          for c in _TYPED_COLS)
+
+
+def typed_from_data(relation: str) -> str:
+    """SQL: the events of ``relation`` (``ts, callid, queue, agent, event, data, kind,
+    rank``) with the typed columns parsed again from ``data``, the way :func:`check_lines`
+    parses a line's fields (stored events keep only ``data``). Needs ``_ast_spec``."""
+    return f"""
+        SELECT ts, callid, queue, agent, event, data, kind, rank, {_TYPED_SELECT}
+        FROM (SELECT x.*, {_POSITIONS}
+              FROM (SELECT *, event = 'ATTENDEDTRANSFER'
+                      AND upper(string_split(data, '|')[1]) = 'LINK' AS link,
+                      {_params(lambda i: f"string_split(data, '|')[{i}]")}
+                    FROM {relation}) x
+              LEFT JOIN _ast_spec s ON s.event = CAST(x.event AS VARCHAR))"""
+
+
 def _bad(i: int) -> str:
     return f"(p{i} IS NOT NULL AND coalesce(abs(i{i}) > {MAX_NUMBER}, true))"
 
@@ -139,9 +185,6 @@ def check_lines(db: Any, ts_scale: int, callid_prefix: str = "",
     finally:
         db.unregister("_ast_spec_df")
     params = ", ".join(f"c{i}" for i in range(5, fields))
-    p_cols = ", ".join(f"nullif(c{4 + i}, '') AS p{i}" for i in range(1, _TYPED_PARAMS + 1))
-    i_cols = ", ".join(f"TRY_CAST(nullif(c{4 + i}, '') AS BIGINT) AS i{i}"
-                       for i in range(1, _TYPED_PARAMS + 1))
     bad_any = " OR ".join(f"(m & {1 << (i - 1)} <> 0 AND {_bad(i)})"
                           for i in range(1, _TYPED_PARAMS + 1))
     bad_at = "CASE " + " ".join(f"WHEN m & {1 << (i - 1)} <> 0 AND {_bad(i)} THEN {i}"
@@ -155,39 +198,33 @@ def check_lines(db: Any, ts_scale: int, callid_prefix: str = "",
                WHEN ts_num IS NULL OR ts_num <= 0 OR ts_num >= {max_ts} THEN 'bad_timestamp'
                WHEN event = '' THEN 'missing_event'
                WHEN kind IS NULL THEN 'unknown_event'
-               WHEN kind = 'call' AND upper(trim(callid)) IN ('', 'NONE')
-                    THEN 'missing_callid'
-               WHEN kind = 'member' AND upper(trim(agent)) IN ('', 'NONE')
-                    THEN 'missing_agent'
+               WHEN kind = 'call' AND {_none('callid')} THEN 'missing_callid'
+               WHEN kind = 'member' AND {_none('agent')} THEN 'missing_agent'
                WHEN {bad_any} THEN 'bad_number'
           END AS code
         FROM (
           SELECT x.*, s.kind, s.rank, s.names, s.lnames,
             coalesce(x.link, false) AS is_link,
-            CASE WHEN x.link THEN s.lmask ELSE s.mask END AS m,
-            {", ".join(f"CASE WHEN x.link THEN s.{c}_lat ELSE s.{c}_at END AS {c}_at"
-                       for c in _TYPED_COLS)}
+            CASE WHEN x.link THEN s.lmask ELSE s.mask END AS m, {_POSITIONS}
           FROM (
             SELECT line, pre_code, pre_value, c0, c4,
               TRY_CAST(c0 AS BIGINT) AS ts_num,
               coalesce(c1, '') AS callid, coalesce(c2, '') AS queue,
-              coalesce(c3, '') AS agent, upper(trim(coalesce(c4, ''))) AS event,
-              rtrim(concat_ws('|', {params}), '|') AS data,
-              upper(trim(coalesce(c4, ''))) = 'ATTENDEDTRANSFER' AND upper(c5) = 'LINK'
-                AS link,
-              {p_cols}, {i_cols}
-            FROM {LINES_TABLE}) x
+              coalesce(c3, '') AS agent, event,
+              CASE WHEN ends_with(data, '|') THEN rtrim(data, '|') ELSE data END AS data,
+              event = 'ATTENDEDTRANSFER' AND upper(c5) = 'LINK' AS link,
+              {_params(lambda i: f"c{4 + i}")}
+            FROM (SELECT *, {_EVENT} AS event, concat_ws('|', {params}) AS data
+                  FROM {LINES_TABLE})) x
           LEFT JOIN _ast_spec s USING (event))""")
     keep = "" if last_line is None else f" AND line <= {int(last_line)}"
     (rows,) = db.execute(f"SELECT count(*) FROM {LINES_TABLE}").fetchone()
-    typed = ", ".join(
-        f"{_pick(f'{c}_at', 'p' if c == 'txt' else 'i')} AS {c}" for c in _TYPED_COLS)
     db.execute(f"""
         CREATE OR REPLACE TEMP TABLE _ast_ev AS
         SELECT line, make_timestamp(ts_num * {int(ts_scale)}) AS ts,
           CASE WHEN kind IN ('call', 'info') AND '{prefix}' <> ''
                THEN '{prefix}' || callid ELSE callid END AS callid,
-          queue, agent, event, kind, rank, data, {typed}
+          queue, agent, event, kind, rank, data, {_TYPED_SELECT}
         FROM _ast_chk WHERE code IS NULL{keep}""")
     (good,) = db.execute("SELECT count(*) FROM _ast_ev").fetchone()
     considered = rows if last_line is None else min(rows, last_line)

@@ -23,12 +23,18 @@ callid (call-derived rows) or its agent (member-derived rows).
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
 
 from contactkpi.sources.asterisk.events import ANSWERED, TERMINAL, TRANSFERS
-from contactkpi.sources.asterisk.state import EVENTS_TABLE, INTERVALS_TABLE
+from contactkpi.sources.asterisk.state import (
+    EVENTS_TABLE,
+    INTERVALS_TABLE,
+    stored_events,
+    table_exists,
+)
 
 
 def _in(names: tuple[str, ...]) -> str:
@@ -158,6 +164,14 @@ def derive_calls(db: Any, tenant: str) -> None:
         db.execute(f"DROP TABLE IF EXISTS {name}")
 
 
+def _epoch_us(at: Any) -> int:
+    """Microseconds since 1970 of a naive UTC time read from DuckDB (0 when there is none)."""
+    return 0 if at is None else int((at - _EPOCH) / timedelta(microseconds=1))
+
+
+_EPOCH = datetime(1970, 1, 1)
+
+
 def _one_per_key(db: Any, tenant: str) -> None:
     """The call-derived intervals of ``_ast_cs``, one per ``agent_states`` key.
 
@@ -166,22 +180,27 @@ def _one_per_key(db: Any, tenant: str) -> None:
     the key keeps one of them: the one with the smallest contact id among those derived now
     and the one stored, so the result never depends on how the lines were split in files.
     """
+    lo, hi = db.execute("SELECT min(started_at), max(started_at) FROM _ast_cs").fetchone()
+    stored_sql = f"""
+        SELECT agent_id, state, epoch_us(started_at) AS at, contact_id FROM agent_states
+        WHERE tenant = ? AND state IN ('on_contact', 'ringing')
+          AND started_at BETWEEN make_timestamptz({_epoch_us(lo)})
+                             AND make_timestamptz({_epoch_us(hi)})"""
+    (stored,) = db.execute(f"SELECT count(*) FROM ({stored_sql})", [tenant]).fetchone()
+    # the stored interval of the same key wins when its contact id is smaller
+    against = "" if not stored else f"""
+        LEFT JOIN ({stored_sql}) a
+          ON a.agent_id = n.agent_id AND a.state = n.state AND a.at = epoch_us(n.started_at)
+        WHERE a.contact_id IS NULL OR a.contact_id >= n.contact_id"""
     db.execute(f"""
         CREATE OR REPLACE TEMP TABLE {STATES_OUT} AS
         SELECT CAST(? AS VARCHAR) AS tenant, n.agent_id, n.state, n.reason, n.queue,
-          n.contact_id,
-          n.started_at, n.ended_at, n._line
-        FROM (SELECT *, row_number() OVER (PARTITION BY agent_id, state, started_at
-                                           ORDER BY contact_id) AS _k FROM _ast_cs) n
-        LEFT JOIN (SELECT agent_id, state, started_at, contact_id FROM agent_states
-                   WHERE tenant = ? AND state IN ('on_contact', 'ringing')
-                     AND started_at BETWEEN (SELECT timezone('UTC', min(started_at)) FROM _ast_cs)
-                                        AND (SELECT timezone('UTC', max(started_at)) FROM _ast_cs)
-                  ) a
-          ON a.agent_id = n.agent_id AND a.state = n.state
-         AND a.started_at = timezone('UTC', n.started_at)
-        WHERE n._k = 1 AND (a.contact_id IS NULL OR a.contact_id >= n.contact_id)""",
-               [tenant, tenant])
+          n.contact_id, n.started_at, n.ended_at, n._line
+        FROM (SELECT * EXCLUDE (_k) FROM (
+                SELECT *, row_number() OVER (PARTITION BY agent_id, state, started_at
+                                             ORDER BY contact_id, ended_at, reason) AS _k
+                FROM _ast_cs) WHERE _k = 1) n{against}""",
+               [tenant, tenant] if stored else [tenant])
 
 
 _SESSION_ON = "('ADDMEMBER', 'AGENTLOGIN', 'AGENTCALLBACKLOGIN')"
@@ -221,8 +240,9 @@ def derive_agents(db: Any, tenant: str) -> None:
     """``logged_in`` and ``paused`` intervals of the agents touched by this load, appended
     to :data:`STATES_OUT` (:func:`derive_calls` creates it).
 
-    Also deletes from ``agent_states`` the intervals this source wrote before that are no
-    longer derived (their start moved because a late line arrived).
+    Also lists the intervals this source wrote before that are no longer derived (their
+    start moved because a late line arrived) in ``_ast_stale``, for
+    :func:`apply_agent_intervals`. Reads the warehouse only.
     """
     db.execute(f"""
         CREATE OR REPLACE TEMP TABLE _ast_m AS
@@ -238,23 +258,30 @@ def derive_agents(db: Any, tenant: str) -> None:
         "('PAUSE', 'UNPAUSE', 'ADDMEMBER', 'REMOVEMEMBER')",
         "CASE WHEN event = 'PAUSE' THEN nullif(txt, '') END")
     db.execute(f"CREATE OR REPLACE TEMP TABLE _ast_int AS {sessions} UNION ALL {pauses}")
-    _drop_stale_intervals(db, tenant)
+    if table_exists(db, INTERVALS_TABLE):
+        db.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _ast_stale AS
+            SELECT l.agent_id, l.state, l.started_at FROM {INTERVALS_TABLE} l
+            WHERE l.tenant = ? AND l.agent_id IN (SELECT agent FROM _ast_ta)
+              AND NOT EXISTS (SELECT 1 FROM _ast_int n WHERE {_SAME_INTERVAL})""", [tenant])
+    else:
+        db.execute("CREATE OR REPLACE TEMP TABLE _ast_stale AS "
+                   "SELECT agent_id, state, started_at FROM _ast_int WHERE false")
     db.execute(f"""
         INSERT INTO {STATES_OUT}
         SELECT ? AS tenant, i.agent_id, i.state, i.reason, CAST(NULL AS VARCHAR) AS queue,
           CAST(NULL AS VARCHAR) AS contact_id, i.started_at, i.ended_at, t.line AS _line
         FROM _ast_int i JOIN _ast_ta t ON t.agent = i.agent_id""", [tenant])
-    for name in ("_ast_m", "_ast_int"):
-        db.execute(f"DROP TABLE IF EXISTS {name}")
+    db.execute("DROP TABLE IF EXISTS _ast_m")
 
 
-def _drop_stale_intervals(db: Any, tenant: str) -> None:
-    key = "l.agent_id = n.agent_id AND l.state = n.state AND l.started_at = n.started_at"
-    db.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _ast_stale AS
-        SELECT l.agent_id, l.state, l.started_at FROM {INTERVALS_TABLE} l
-        WHERE l.tenant = ? AND l.agent_id IN (SELECT agent FROM _ast_ta)
-          AND NOT EXISTS (SELECT 1 FROM _ast_int n WHERE {key})""", [tenant])
+_SAME_INTERVAL = ("l.agent_id = n.agent_id AND l.state = n.state "
+                  "AND l.started_at = n.started_at")
+
+
+def apply_agent_intervals(db: Any, tenant: str) -> None:
+    """Inside the load's transaction: delete the stale intervals :func:`derive_agents`
+    found (from ``agent_states`` and the interval keys) and record the new keys."""
     (stale,) = db.execute("SELECT count(*) FROM _ast_stale").fetchone()
     if stale:
         db.execute("""
@@ -269,8 +296,9 @@ def _drop_stale_intervals(db: Any, tenant: str) -> None:
         INSERT INTO {INTERVALS_TABLE}
         SELECT DISTINCT ?, n.agent_id, n.state, n.started_at FROM _ast_int n
         WHERE NOT EXISTS (SELECT 1 FROM {INTERVALS_TABLE} l
-                          WHERE l.tenant = ? AND {key})""", [tenant, tenant])
-    db.execute("DROP TABLE IF EXISTS _ast_stale")
+                          WHERE l.tenant = ? AND {_SAME_INTERVAL})""", [tenant, tenant])
+    for name in ("_ast_int", "_ast_stale"):
+        db.execute(f"DROP TABLE IF EXISTS {name}")
 
 
 def pending_calls(wh: Any, tenant: str) -> pd.DataFrame:
@@ -279,16 +307,15 @@ def pending_calls(wh: Any, tenant: str) -> pd.DataFrame:
     ``wh`` is a warehouse (or its DuckDB connection).
     """
     db = wh.raw_duckdb() if hasattr(wh, "raw_duckdb") else wh
-    (exists,) = db.execute("SELECT count(*) FROM information_schema.tables "
-                           f"WHERE table_name = '{EVENTS_TABLE}'").fetchone()
-    if not exists:
+    stored = stored_events(db, EVENTS_TABLE, tenant)
+    if stored is None:
         return pd.DataFrame({"callid": [], "visit": [], "first_at": []})
     return db.execute(f"""
         SELECT callid, visit, min(ts) AS first_at FROM (
           SELECT callid, ts, event,
             greatest(1, sum(CASE WHEN event = 'ENTERQUEUE' THEN 1 ELSE 0 END) OVER (
               PARTITION BY callid ORDER BY {_ORDER} ROWS UNBOUNDED PRECEDING)) AS visit
-          FROM {EVENTS_TABLE} WHERE tenant = ? AND kind = 'call')
+          FROM {stored} e WHERE kind = 'call')
         GROUP BY callid, visit
         HAVING count(*) FILTER (WHERE event IN {_in(TERMINAL)}) = 0
-        ORDER BY first_at, callid, visit""", [tenant]).df()
+        ORDER BY first_at, callid, visit""").df()

@@ -32,11 +32,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from contactkpi.model.validate_sql import drop_relation
+from contactkpi.model.validate_sql import drop_relation, sql_literal
+from contactkpi.sources.asterisk.check import typed_from_data
 from contactkpi.sources.asterisk.events import EVENTS
 
 EVENTS_TABLE = "asterisk_events"
 MEMBER_EVENTS_TABLE = "asterisk_member_events"
+TENANTS_TABLE = "asterisk_tenants"
 INTERVALS_TABLE = "asterisk_agent_intervals"
 FOLLOW_TABLE = "asterisk_follow"
 
@@ -45,14 +47,16 @@ FOLLOW_TABLE = "asterisk_follow"
 #: VARCHAR columns keep working (values are cast on insert).
 _EVENT_ENUM = "ENUM(" + ", ".join(f"'{name}'" for name in sorted(EVENTS)) + ")"
 _KIND_ENUM = "ENUM(" + ", ".join(f"'{k}'" for k in sorted({e.kind for e in EVENTS.values()})) + ")"
+#: The tenant is a number (writing a text column of 10 M equal values costs more than a
+#: second); the typed parameters are parsed again from ``data`` when a stored event is read.
 _EVENT_COLUMNS = f"""(
-        tenant VARCHAR NOT NULL, ts TIMESTAMP NOT NULL, callid VARCHAR NOT NULL,
+        tenant_id INTEGER NOT NULL, ts TIMESTAMP NOT NULL, callid VARCHAR NOT NULL,
         queue VARCHAR NOT NULL, agent VARCHAR NOT NULL, event {_EVENT_ENUM} NOT NULL,
-        data VARCHAR NOT NULL, kind {_KIND_ENUM} NOT NULL, rank UTINYINT NOT NULL,
-        n_wait BIGINT, n_talk BIGINT, n_ring BIGINT, n_pos BIGINT, n_opos BIGINT,
-        txt VARCHAR)"""
+        data VARCHAR NOT NULL, kind {_KIND_ENUM} NOT NULL, rank UTINYINT NOT NULL)"""
 
 _DDL = (
+    f"CREATE TABLE IF NOT EXISTS {TENANTS_TABLE} (tenant VARCHAR NOT NULL, "
+    "tenant_id INTEGER NOT NULL)",
     f"CREATE TABLE IF NOT EXISTS {EVENTS_TABLE} {_EVENT_COLUMNS}",
     f"CREATE TABLE IF NOT EXISTS {MEMBER_EVENTS_TABLE} {_EVENT_COLUMNS}",
     f"""CREATE TABLE IF NOT EXISTS {INTERVALS_TABLE} (
@@ -64,55 +68,121 @@ _DDL = (
 )
 
 _IDENTITY = ("ts", "callid", "queue", "agent", "event", "data")
+_STORED = (*_IDENTITY, "kind", "rank")
 _DERIVED = ("kind", "rank", "n_wait", "n_talk", "n_ring", "n_pos", "n_opos", "txt")
 _COLUMNS = (*_IDENTITY, *_DERIVED)
 
 
 def ensure_state_tables(db: Any) -> None:
+    """Make the bookkeeping tables (inside the load's transaction); move events stored by
+    an earlier version (a ``tenant`` text column and the typed parameters) to this layout."""
+    for table in (EVENTS_TABLE, MEMBER_EVENTS_TABLE):
+        if _has_tenant_text(db, table):
+            db.execute(f"ALTER TABLE {table} RENAME TO {table}_v1")
     for ddl in _DDL:
         db.execute(ddl)
+    for table in (EVENTS_TABLE, MEMBER_EVENTS_TABLE):
+        if table_exists(db, f"{table}_v1"):
+            for (name,) in db.execute(f"SELECT DISTINCT tenant FROM {table}_v1").fetchall():
+                tenant_id(db, name, create=True)
+            db.execute(f"""
+                INSERT INTO {table} SELECT t.tenant_id, {", ".join(f"v.{c}" for c in _STORED)}
+                FROM {table}_v1 v JOIN {TENANTS_TABLE} t USING (tenant)""")
+            db.execute(f"DROP TABLE {table}_v1")
 
 
-def store_new_events(db: Any, tenant: str, call_span_s: int) -> int:
-    """Store the events of ``_ast_ev`` not stored yet for ``tenant``; return how many.
+#: The warehouse's own tables (not temp tables, not another attached database).
+_MAIN = "database_name = current_database() AND schema_name = 'main'"
 
-    Before storing, the callids and agents this load touches are listed with the first line
-    of the load that names each (``_ast_tc``, ``_ast_ta``: the ``_line`` of derived rows),
-    and the events earlier loads stored for them are read (calls within ``call_span_s`` of
-    the load's events). Afterwards two views hold *all* stored events of those callids and
-    agents: ``_ast_calls`` and ``_ast_members``. Member events are kept in their own table
-    (an agent's membership may reach back months, so they are read without a time window).
-    Repeats inside the load are looked for only when a cheap hash count finds some, and
-    stored events are compared only over the time span of the new ones.
+
+def _has_tenant_text(db: Any, table: str) -> bool:
+    (n,) = db.execute(f"SELECT count(*) FROM duckdb_columns() WHERE {_MAIN} "
+                      "AND table_name = ? AND column_name = 'tenant'", [table]).fetchone()
+    return bool(n)
+
+
+def table_exists(db: Any, table: str) -> bool:
+    (n,) = db.execute(f"SELECT count(*) FROM duckdb_tables() WHERE {_MAIN} "
+                      "AND table_name = ?", [table]).fetchone()
+    return bool(n)
+
+
+def tenant_id(db: Any, tenant: str, create: bool = False) -> int | None:
+    """The number ``tenant``'s events are stored under (made when ``create``)."""
+    if not table_exists(db, TENANTS_TABLE):
+        return None
+    row = db.execute(f"SELECT tenant_id FROM {TENANTS_TABLE} WHERE tenant = ?",
+                     [tenant]).fetchone()
+    if row is None and create:
+        db.execute(f"INSERT INTO {TENANTS_TABLE} SELECT ?, coalesce(max(tenant_id), 0) + 1 "
+                   f"FROM {TENANTS_TABLE}", [tenant])
+        return tenant_id(db, tenant)
+    return None if row is None else int(row[0])
+
+
+def stored_events(db: Any, table: str, tenant: str) -> str | None:
+    """SQL of ``tenant``'s events stored in ``table`` (``ts, callid, queue, agent, event,
+    data, kind, rank``), or None when there are none. Reads an earlier version's layout
+    too (it is moved by the next load's :func:`ensure_state_tables`)."""
+    if not table_exists(db, table):
+        return None
+    cols = ", ".join(_STORED)
+    if _has_tenant_text(db, table):
+        return f"(SELECT {cols} FROM {table} WHERE tenant = {sql_literal(tenant)})"
+    number = tenant_id(db, tenant)
+    return None if number is None else (f"(SELECT {cols} FROM {table} "
+                                         f"WHERE tenant_id = {number})")
+
+
+def _read_stored(db: Any, name: str, stored: str | None, where: str,
+                 params: list[Any]) -> None:
+    """Temp table ``name``: the stored events matching ``where``, typed as ``_ast_ev``."""
+    cols = ", ".join(_COLUMNS)
+    if stored is None:
+        db.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {cols}, "
+                   "CAST(NULL AS BIGINT) AS line FROM _ast_ev WHERE false")
+        return
+    db.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {name} AS SELECT {cols}, CAST(NULL AS BIGINT) AS line
+        FROM ({typed_from_data(f"(SELECT * FROM {stored} s WHERE {where})")})""", params)
+
+
+def plan_new_events(db: Any, tenant: str, call_span_s: int) -> None:
+    """Find the events of ``_ast_ev`` not stored yet for ``tenant`` (``_ast_new``) and the
+    stored events of everything they touch; write nothing but temp tables.
+
+    The agents this load touches are listed with the first line of the load that names
+    each (``_ast_ta``: the ``_line`` of agent-derived rows), and the events earlier loads
+    stored for the load's callids and agents are read (calls within ``call_span_s`` of the
+    load's events). Two views then hold *all* events of those callids and agents once this
+    load is stored: ``_ast_calls`` and ``_ast_members``. Member events are kept in their own
+    table (an agent's membership may reach back months, so they are read without a time
+    window). Repeats inside the load are looked for only when a cheap hash count finds some,
+    and stored events are compared only over the time span of the new ones.
+
+    It only reads the warehouse, so it can run before the load's transaction (see
+    ``Batch.prepare``: the loader runs it again inside if another load committed since).
     """
     lo, hi = db.execute("SELECT min(ts), max(ts) FROM _ast_ev").fetchone()
     cols = ", ".join(_COLUMNS)
     ident = ", ".join(_IDENTITY)
     span = timedelta(seconds=call_span_s)
-    # the callids and agents this load touches, with the first line naming each
-    db.execute("""
-        CREATE OR REPLACE TEMP TABLE _ast_tc AS
-        SELECT callid, min(line) AS line FROM _ast_ev WHERE kind = 'call' GROUP BY callid""")
+    calls = stored_events(db, EVENTS_TABLE, tenant)
+    members = stored_events(db, MEMBER_EVENTS_TABLE, tenant)
     db.execute("""
         CREATE OR REPLACE TEMP TABLE _ast_ta AS
         SELECT agent, min(line) AS line FROM _ast_ev WHERE kind = 'member' GROUP BY agent""")
-    db.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _ast_old AS
-        SELECT {cols}, CAST(NULL AS BIGINT) AS line FROM {EVENTS_TABLE}
-        WHERE tenant = ? AND kind = 'call' AND ts BETWEEN ? AND ?
-          AND callid IN (SELECT callid FROM _ast_tc)""",
-               [tenant, None if lo is None else lo - span, None if hi is None else hi + span])
-    db.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _ast_mold AS
-        SELECT {cols}, CAST(NULL AS BIGINT) AS line FROM {MEMBER_EVENTS_TABLE}
-        WHERE tenant = ? AND agent IN (SELECT agent FROM _ast_ta)""", [tenant])
+    _read_stored(db, "_ast_old", calls,
+                 "kind = 'call' AND ts BETWEEN ? AND ? "
+                 "AND callid IN (SELECT callid FROM _ast_ev WHERE kind = 'call')",
+                 [None if lo is None else lo - span, None if hi is None else hi + span])
+    _read_stored(db, "_ast_mold", members, "agent IN (SELECT agent FROM _ast_ta)", [])
     (repeats,) = db.execute(f"SELECT count(*) FROM (SELECT hash({ident}) AS h FROM _ast_ev "
                             "GROUP BY h HAVING count(*) > 1)").fetchone()
-    stored = 0
-    if lo is not None:
-        for table in (EVENTS_TABLE, MEMBER_EVENTS_TABLE):
-            stored += db.execute(f"SELECT count(*) FROM {table} WHERE tenant = ? "
-                                 "AND ts BETWEEN ? AND ?", [tenant, lo, hi]).fetchone()[0]
+    spans = [f"(SELECT * FROM {rel} WHERE ts BETWEEN ? AND ?)"
+             for rel in (calls, members) if rel is not None]
+    stored = 0 if lo is None else sum(
+        db.execute(f"SELECT count(*) FROM {rel}", [lo, hi]).fetchone()[0] for rel in spans)
     source = (f"(SELECT {ident}, {', '.join(f'any_value({c}) AS {c}' for c in _DERIVED)}, "
               f"min(line) AS line FROM _ast_ev GROUP BY {ident})" if repeats else "_ast_ev")
     if not stored and not repeats:
@@ -120,19 +190,11 @@ def store_new_events(db: Any, tenant: str, call_span_s: int) -> int:
     else:
         on = " AND ".join(f"s.{c} = n.{c}" for c in _IDENTITY)
         new_only = "" if not stored else " AND ".join(
-            f"NOT EXISTS (SELECT 1 FROM {table} s WHERE s.tenant = ? AND s.ts BETWEEN ? "
-            f"AND ? AND {on})" for table in (EVENTS_TABLE, MEMBER_EVENTS_TABLE))
+            f"NOT EXISTS (SELECT 1 FROM {rel} s WHERE {on})" for rel in spans)
         db.execute(f"""
             CREATE OR REPLACE TEMP TABLE _ast_new AS SELECT {cols}, line FROM {source} n
             {"WHERE " + new_only if new_only else ""}""",
-                   [tenant, lo, hi] * 2 if stored else [])
-    added = 0
-    for table, kinds in ((EVENTS_TABLE, "kind <> 'member'"),
-                         (MEMBER_EVENTS_TABLE, "kind = 'member'")):
-        before = db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-        db.execute(f"INSERT INTO {table} (tenant, {cols}) SELECT ?, {cols} FROM _ast_new "
-                   f"WHERE {kinds}", [tenant])
-        added += db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] - before
+                   [lo, hi] * len(spans) if stored else [])
     db.execute(f"""
         CREATE OR REPLACE TEMP VIEW _ast_calls AS
         SELECT {cols}, line FROM _ast_old
@@ -141,7 +203,22 @@ def store_new_events(db: Any, tenant: str, call_span_s: int) -> int:
         CREATE OR REPLACE TEMP VIEW _ast_members AS
         SELECT {cols}, line FROM _ast_mold
         UNION ALL SELECT {cols}, line FROM _ast_new WHERE kind = 'member'""")
-    return int(added)
+
+
+def store_new_events(db: Any, tenant: str) -> int:
+    """Store the events :func:`plan_new_events` found new (``_ast_new``); return how many.
+
+    Runs inside the load's transaction (it makes the tables on the first load)."""
+    ensure_state_tables(db)
+    number = tenant_id(db, tenant, create=True)
+    cols = ", ".join(_STORED)
+    added = 0
+    for table, kinds in ((EVENTS_TABLE, "kind <> 'member'"),
+                         (MEMBER_EVENTS_TABLE, "kind = 'member'")):
+        (n,) = db.execute(f"INSERT INTO {table} (tenant_id, {cols}) SELECT {number}, {cols} "
+                          f"FROM _ast_new WHERE {kinds}").fetchone()
+        added += int(n)
+    return added
 
 
 def drop_scratch(db: Any) -> None:
