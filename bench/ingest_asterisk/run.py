@@ -9,8 +9,9 @@
    (``SELECT count(*)``) and materialised as text columns into a new DuckDB file
    (``CREATE TABLE AS``, all_varchar: its type sniffing fails on this file).
 3. contactkpi: ``store.load`` of ``AsteriskQueueLogSource`` into a new DuckDB warehouse file
-   (split, check, store events, derive contacts/agent states, conform, merge; one
-   transaction), with the time of each step.
+   (split, check, find the new events and derive contacts/agent states - before the load's
+   transaction -, then store the events, check the derived rows and insert them - in it),
+   with the time of each step.
 
 Prints lines/s and the ratio of each to the baseline. Not a test: timings vary with the
 machine and its load.

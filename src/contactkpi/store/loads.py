@@ -42,6 +42,7 @@ from contactkpi.model.validate_sql import (
     NotTyped,
     SqlRows,
     check_sql,
+    checked_once,
     drop_relation,
     sql_type,
 )
@@ -172,16 +173,19 @@ class _Loader:
             cols = ", ".join(_q(c.name) for c in table.columns)
             counts = self.result.tables.setdefault(table.name, TableCounts())
             if total and self._all_new(table, checked.view):
-                (good,) = self.db.execute(
-                    f"INSERT INTO {_q(table.name)} ({cols}) SELECT {cols} "
-                    f"FROM {_q(checked.view)} WHERE NOT _bad").fetchone()
+                with checked_once(self.db):
+                    (good,) = self.db.execute(
+                        f"INSERT INTO {_q(table.name)} ({cols}) SELECT {cols} "
+                        f"FROM {_q(checked.view)} WHERE NOT _bad").fetchone()
                 counts.loaded += int(good)
             else:
                 self._create_stage(table)
                 # rows derived from one line keep the file's order: _seq = seq + line
-                (good,) = self.db.execute(
-                    f"INSERT INTO {_q(_stage_name(table.name))} SELECT {cols}, {LINE}, "
-                    f"{self.seq} + {LINE} FROM {_q(checked.view)} WHERE NOT _bad").fetchone()
+                with checked_once(self.db):
+                    (good,) = self.db.execute(
+                        f"INSERT INTO {_q(_stage_name(table.name))} SELECT {cols}, {LINE}, "
+                        f"{self.seq} + {LINE} FROM {_q(checked.view)} WHERE NOT _bad"
+                    ).fetchone()
                 self.seq += int(last or 0) + 1
             counts.staged += int(good)
             rejects = checked.rejects(self.db) if good < total else empty_rejects()

@@ -136,13 +136,15 @@ Robustness
 
 Loads go through ``store.load`` like every source. The Asterisk source hands the loader a
 ``prepare`` step, run just before the load's transaction, that splits and checks the file's
-lines into a temp table (it reads nothing else), and a ``derive`` step that runs *inside*
-the transaction (``Batch.derive``); the derived rows stay in DuckDB temp tables, which the
-loader checks with the model's rules in SQL (``SqlRows``). The derive step stores the
-new events in ``asterisk_events`` / ``asterisk_member_events`` (an event already stored - a
-repeated line, a re-loaded or overlapping file - is not stored again) and derives, from
-*all* stored events, the contacts and agent states of every callid and agent the file
-touched (:mod:`~contactkpi.sources.asterisk.derive`, :mod:`~contactkpi.sources.asterisk.state`).
+lines into a temp table, finds which events are new (an event already stored - a repeated
+line, a re-loaded or overlapping file - is not stored again) and derives, from *all* stored
+events, the contacts and agent states of every callid and agent the file touched
+(:mod:`~contactkpi.sources.asterisk.derive`, :mod:`~contactkpi.sources.asterisk.state`); it
+writes only temp tables. Its ``derive`` step, *inside* the transaction (``Batch.derive``),
+stores the new events in ``asterisk_events`` / ``asterisk_member_events`` and hands the
+derived rows, still in DuckDB, to the loader, which checks them with the model's rules in
+SQL (``SqlRows``). If another load commits between the two, the loader runs ``prepare``
+again inside the transaction, so the derivation always reads what the transaction sees.
 So:
 
 - a call that spans two files or two days: its ENTERQUEUE waits in ``asterisk_events``

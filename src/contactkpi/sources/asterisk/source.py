@@ -222,7 +222,7 @@ class AsteriskQueueLogSource:
             plan_new_events(db, tenant, MAX_CALL_SPAN_S)
             derive_calls(db, tenant)
             derive_agents(db, tenant)
-            self.timings.mark("derive", t)
+            self.timings.mark("new events + derive", t)
 
         return Batch(prepare=prepare,
                      derive=lambda db: self._apply(db, tenant, *found[-1], after))

@@ -1,17 +1,22 @@
 """What the Asterisk source keeps in the warehouse between loads (its bookkeeping tables).
 
 All of it is written inside the load's transaction (the loader hands the connection to the
-source's ``derive`` step), so a load that fails leaves no trace here either.
+source's ``derive`` step), so a load that fails leaves no trace here either. It is *read*
+just before (``Batch.prepare``: DuckDB is about twice as fast outside a transaction); the
+loader prepares again inside the transaction if another load committed in between.
 
 ``asterisk_events``
     Every good queue_log event ever loaded, once (a repeated line, a re-loaded file or an
-    overlapping export adds nothing): ``tenant, ts, callid, queue, agent, event, data`` is
-    the identity of an event; ``kind`` and the typed parameters
-    (``n_wait`` ...) are derived from it. A call whose end has not arrived yet is simply a
-    callid whose last visit has no terminal event here: it is *pending*, and the load that
-    brings its end derives the contact from all its stored events. Re-deriving from the
-    stored events is what makes a call that spans two files or two days, or lines out of
-    order, come out the same as one file in order.
+    overlapping export adds nothing): ``ts, callid, queue, agent, event, data`` is the
+    identity of an event within its tenant (``tenant_id``, numbered in
+    ``asterisk_tenants``); ``kind`` and ``rank`` are derived from it, and the typed
+    parameters (``n_wait`` ...) are parsed again from ``data`` when it is read. A call whose
+    end has not arrived yet is simply a callid whose last visit has no terminal event here:
+    it is *pending*, and the load that brings its end derives the contact from all its
+    stored events. Re-deriving from the stored events is what makes a call that spans two
+    files or two days, or lines out of order, come out the same as one file in order.
+    Events stored by an earlier version (the tenant's name and the typed parameters in
+    columns) are read as they are and moved to this layout by the next load.
 
 ``asterisk_member_events``
     The same for member events (ADDMEMBER, PAUSE, AGENTLOGIN, ...), kept apart because an
