@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from contactkpi.model import TABLES
@@ -607,3 +607,57 @@ def test_a_column_needing_parsing_raises_not_typed(table_name: str, column: str,
             conform_sql(con, TABLES[table_name], "rel")
     finally:
         con.close()
+
+
+# -- keys_repeat: the loader's shortcut for "no key repeats" ----------------------------------
+
+_KEY_TEXT = st.sampled_from(["a1", " a1", "a1\u00a0", "A1", "", None, "b2", "b2 "])
+_STATE = st.sampled_from(["paused", "Paused", " paused", "logged_in", None])
+_AT = st.sampled_from([None, dt.datetime(2026, 3, 2, 9), dt.datetime(2026, 3, 2, 9, 0, 1)])
+_NS_1 = pd.Timestamp("2026-03-02 09:00:00.000001")
+_NS = st.sampled_from([_NS_1,
+                       pd.Timestamp("2026-03-02 09:00:00.000001500"),
+                       pd.Timestamp("2026-03-02 09:00:00.000001900")])
+
+
+@settings(max_examples=60, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(_KEY_TEXT, _STATE, _AT, _NS), max_size=6),
+       drop_tenant=st.booleans(), nanos=st.booleans())
+@example(rows=[("a1", "paused", None, pd.Timestamp("2026-03-02 09:00:00.000001")),
+               ("a1", "paused", None, pd.Timestamp("2026-03-02 09:00:00.000001500"))],
+         drop_tenant=False, nanos=True)
+@example(rows=[("a1", "paused", dt.datetime(2026, 3, 2, 9), _NS_1),
+               (" a1", "Paused", dt.datetime(2026, 3, 2, 9), _NS_1)],
+         drop_tenant=False, nanos=False)
+@example(rows=[("", None, None, _NS_1), (None, None, None, _NS_1)],
+         drop_tenant=True, nanos=False)
+def test_keys_repeat_agrees_with_grouping_the_typed_keys(
+        db: duckdb.DuckDBPyConnection, rows: list[tuple[Any, Any, Any, Any]],
+        drop_tenant: bool, nanos: bool) -> None:
+    """Grouping the untyped keys (and the typed ones only when typing changed a text key)
+    says the same as grouping the typed keys: trims, lower-casing, '' -> NULL, nanoseconds
+    floored to one microsecond, a key column not given at all."""
+    from contactkpi.model.validate_sql import check_sql
+
+    table = TABLES["agent_states"]
+    frame = pd.DataFrame({
+        "tenant": pd.Series(["acme"] * len(rows), dtype="object"),
+        "agent_id": pd.Series([r[0] for r in rows], dtype="object"),
+        "state": pd.Series([r[1] for r in rows], dtype="object"),
+        "started_at": pd.Series([r[3] if nanos else r[2] for r in rows],
+                                dtype="datetime64[ns]" if nanos else "object"),
+        LINE: np.arange(1, len(rows) + 1, dtype="int64")})
+    if not nanos:
+        frame["started_at"] = pd.to_datetime(frame["started_at"]).astype("datetime64[us]")
+    if drop_tenant:
+        frame = frame.drop(columns="tenant")
+    db.register("_keys_df", pa.Table.from_pandas(frame, preserve_index=False))
+    db.execute("CREATE OR REPLACE TEMP TABLE _keys AS SELECT * FROM _keys_df")
+    db.unregister("_keys_df")
+    checked = check_sql(db, table, "_keys")
+    keys = ", ".join(quote(k) for k in table.primary_key)
+    (exact,) = db.execute(f"SELECT count(*) FROM (SELECT 1 FROM {quote(checked.view)} "
+                          f"GROUP BY {keys} HAVING count(*) > 1)").fetchone()
+    assert checked.keys_repeat(db) == (exact > 0)
+    checked.drop(db)

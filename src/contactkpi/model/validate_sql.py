@@ -92,6 +92,33 @@ class SqlCheck:
     inner: str  # the view it selects from, with every check's flag
     checks: tuple[_Check, ...]
     column_checks: int
+    relation: str = ""
+    given: frozenset[str] = frozenset()  # the columns ``relation`` has
+    #: SQL over ``relation``: a text key that typing may change (trim, lower-case, empty);
+    #: None when no key is text; "" when some key's typing may merge values otherwise.
+    key_changed: str | None = ""
+
+    def keys_repeat(self, db: Any) -> bool:
+        """Some primary key occurs more than once among the typed rows (good or not).
+
+        Typing keeps distinct keys distinct, except where it trims, lower-cases or empties
+        a text key: so the untyped keys are grouped (nothing is typed for that), and the
+        typed ones only when an untyped key repeats or typing may change a text key.
+        """
+        typed = ", ".join(quote(k) for k in self.table.primary_key)
+        if self.key_changed == "":  # some key's typing may merge values: group typed keys
+            return _repeats(db, self.view, typed)
+        given = [quote(k) for k in self.table.primary_key if k in self.given]
+        if not given:  # every key NULL: one key on every row
+            (n,) = db.execute(f"SELECT count(*) FROM {quote(self.relation)}").fetchone()
+            return n > 1
+        if _repeats(db, self.relation, ", ".join(given)):
+            return True
+        if self.key_changed is None:
+            return False
+        (changed,) = db.execute(f"SELECT count(*) FROM {quote(self.relation)} "
+                                f"WHERE {self.key_changed}").fetchone()
+        return bool(changed) and _repeats(db, self.view, typed)
 
     def rejects(self, db: Any) -> pd.DataFrame:
         """One row per problem, in ``conform``'s order (see :func:`conform_sql`)."""
@@ -101,6 +128,34 @@ class SqlCheck:
         """Drop both views."""
         for name in (self.view, self.inner):
             db.execute(f"DROP VIEW IF EXISTS {quote(name)}")
+
+
+def _repeats(db: Any, relation: str, keys: str) -> bool:
+    (n,) = db.execute(f"SELECT count(*) FROM (SELECT 1 FROM {quote(relation)} GROUP BY {keys} "
+                      "HAVING count(*) > 1)").fetchone()
+    return bool(n)
+
+
+def _key_changed(table: Table, types: dict[str, str]) -> str | None:
+    """``SqlCheck.key_changed`` for these input types."""
+    changed = []
+    for key in table.primary_key:
+        col = table.column(key)
+        type_name = types.get(key, _ALL_NULL)
+        base = _base_type(type_name)
+        if type_name == _ALL_NULL or (col.kind is Kind.TIMESTAMP and (
+                _with_zone(type_name) or (base in _NAIVE_TIMES and base != "TIMESTAMP_NS"))):
+            continue  # all NULL, or the same instant
+        if col.kind in (Kind.STRING, Kind.CODE) and base == "VARCHAR":
+            # typing keeps a text value whose ends are printable (and, for a code, that is
+            # lower case); this says "may change" for some values it keeps, never the reverse
+            raw = quote(key)
+            kept = printable_edges(raw) + (f" AND {raw} = lower({raw})"
+                                           if col.kind is Kind.CODE else "")
+            changed.append(f"({raw} IS NOT NULL AND NOT ({kept}))")
+        else:
+            return ""
+    return " OR ".join(changed) or None
 
 
 def sql_type(kind: Kind) -> str:
@@ -312,7 +367,8 @@ def check_sql(db: Any, table: Table, relation: str) -> SqlCheck:
     db.execute(f"CREATE OR REPLACE TEMP VIEW {quote(view)} AS "
                f"SELECT {public} FROM {quote(checked)}")
     return SqlCheck(table=table, view=view, inner=checked, checks=tuple(checks),
-                    column_checks=n_cols)
+                    column_checks=n_cols, relation=relation, given=frozenset(types),
+                    key_changed=_key_changed(table, types))
 
 
 def _rejects(db: Any, table: Table, view: str, checks: tuple[_Check, ...],

@@ -40,6 +40,7 @@ from contactkpi.model import TABLES, Table
 from contactkpi.model.validate import LINE, conform, empty_rejects
 from contactkpi.model.validate_sql import (
     NotTyped,
+    SqlCheck,
     SqlRows,
     check_sql,
     checked_once,
@@ -172,7 +173,7 @@ class _Loader:
                 f"SELECT count(*), max({LINE}) FROM {_q(rows.name)}").fetchone()
             cols = ", ".join(_q(c.name) for c in table.columns)
             counts = self.result.tables.setdefault(table.name, TableCounts())
-            if total and self._all_new(table, checked.view):
+            if total and self._all_new(table, checked):
                 with checked_once(self.db):
                     (good,) = self.db.execute(
                         f"INSERT INTO {_q(table.name)} ({cols}) SELECT {cols} "
@@ -194,10 +195,10 @@ class _Loader:
         finally:
             drop_relation(self.db, rows.name)
 
-    def _all_new(self, table: Table, view: str) -> bool:
-        """No key of ``view`` (good rows or not) repeats, is staged or is stored already."""
-        return (table.name not in self.staged and not self._repeated_keys(table, view)
-                and not self._stored_keys(table, view))
+    def _all_new(self, table: Table, checked: SqlCheck) -> bool:
+        """No key of the checked rows (good or not) repeats, is staged or is stored already."""
+        return (table.name not in self.staged and not checked.keys_repeat(self.db)
+                and not self._stored_keys(table, checked.view))
 
     def add_batch(self, batch: Batch) -> None:
         if batch.prepare is not None:  # a later batch's reading step: in the transaction
