@@ -56,10 +56,13 @@ class SqlRows:
     """Canonical rows in a temp table or view ``name`` of the load's DuckDB connection.
 
     Columns: canonical names (any subset of the table's, typed) and ``_line``. The loader
-    owns the relation once it is handed over and drops it after staging.
+    owns the relation once it is handed over and drops it after staging, then the temp
+    tables a view named in ``under`` (a view can add columns that are the same on every
+    row, such as the tenant: typing and checking a constant costs nothing).
     """
 
     name: str
+    under: tuple[str, ...] = ()
 
 
 def drop_relation(db: Any, name: str) -> None:

@@ -194,6 +194,8 @@ class _Loader:
             return rejects
         finally:
             drop_relation(self.db, rows.name)
+            for name in rows.under:
+                drop_relation(self.db, name)
 
     def _all_new(self, table: Table, checked: SqlCheck) -> bool:
         """No key of the checked rows (good or not) repeats, is staged or is stored already."""

@@ -39,7 +39,7 @@ import pandas as pd
 
 from contactkpi.model.validate import empty_rejects
 from contactkpi.model.validate_sql import printable_edges
-from contactkpi.sources.asterisk.events import EVENTS, MAX_FIELDS, RANK
+from contactkpi.sources.asterisk.events import EVENT_ENUM, EVENTS, KIND_ENUM, MAX_FIELDS, RANK
 from contactkpi.sources.asterisk.lines import LINES_TABLE
 
 #: Latest accepted UNIX time (2100-01-01); Asterisk writes ``time(NULL)``.
@@ -181,7 +181,9 @@ def check_lines(db: Any, ts_scale: int, callid_prefix: str = "",
     """
     db.register("_ast_spec_df", _spec_frame())
     try:
-        db.execute("CREATE OR REPLACE TEMP TABLE _ast_spec AS SELECT * FROM _ast_spec_df")
+        db.execute("CREATE OR REPLACE TEMP TABLE _ast_spec AS SELECT * REPLACE ("
+                   f"CAST(kind AS {KIND_ENUM}) AS kind, CAST(rank AS UTINYINT) AS rank), "
+                   f"CAST(event AS {EVENT_ENUM}) AS event_e FROM _ast_spec_df")
     finally:
         db.unregister("_ast_spec_df")
     params = ", ".join(f"c{i}" for i in range(5, fields))
@@ -203,7 +205,7 @@ def check_lines(db: Any, ts_scale: int, callid_prefix: str = "",
                WHEN {bad_any} THEN 'bad_number'
           END AS code
         FROM (
-          SELECT x.*, s.kind, s.rank, s.names, s.lnames,
+          SELECT x.*, s.event_e, s.kind, s.rank, s.names, s.lnames,
             coalesce(x.link, false) AS is_link,
             CASE WHEN x.link THEN s.lmask ELSE s.mask END AS m, {_POSITIONS}
           FROM (
@@ -224,7 +226,7 @@ def check_lines(db: Any, ts_scale: int, callid_prefix: str = "",
         SELECT line, make_timestamp(ts_num * {int(ts_scale)}) AS ts,
           CASE WHEN kind IN ('call', 'info') AND '{prefix}' <> ''
                THEN '{prefix}' || callid ELSE callid END AS callid,
-          queue, agent, event, kind, rank, data, {_TYPED_SELECT}
+          queue, agent, event_e AS event, kind, rank, data, {_TYPED_SELECT}
         FROM _ast_chk WHERE code IS NULL{keep}""")
     (good,) = db.execute("SELECT count(*) FROM _ast_ev").fetchone()
     considered = rows if last_line is None else min(rows, last_line)

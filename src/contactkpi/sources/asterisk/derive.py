@@ -28,6 +28,7 @@ from typing import Any
 
 import pandas as pd
 
+from contactkpi.model.validate_sql import sql_literal
 from contactkpi.sources.asterisk.events import ANSWERED, TERMINAL, TRANSFERS
 from contactkpi.sources.asterisk.state import (
     EVENTS_TABLE,
@@ -52,9 +53,12 @@ def _blank(col: str) -> str:
     return f"nullif(nullif({col}, ''), 'NONE')"
 
 
-#: Temp tables the derived rows are left in, for the loader (``SqlRows``; naive UTC times).
+#: Temp views of the derived rows, for the loader (``SqlRows``; naive UTC times): the
+#: tables below them plus the columns that are the same on every row (the tenant, ...).
 CONTACTS_OUT = "_ast_out_contacts"
 STATES_OUT = "_ast_out_states"
+CONTACTS_ROWS = "_ast_rows_contacts"
+STATES_ROWS = "_ast_rows_states"
 
 
 def derive_calls(db: Any, tenant: str) -> None:
@@ -117,9 +121,8 @@ def derive_calls(db: Any, tenant: str) -> None:
                 coalesce(t.event IN {_in(ANSWERED)}, false) AS answered
               FROM _ast_visit v)""")
     db.execute(f"""
-        CREATE OR REPLACE TEMP TABLE {CONTACTS_OUT} AS
-        SELECT CAST(? AS VARCHAR) AS tenant, {_ID} AS contact_id, 'voice' AS channel,
-          'inbound' AS direction,
+        CREATE OR REPLACE TEMP TABLE {CONTACTS_ROWS} AS
+        SELECT {_ID} AS contact_id,
           coalesce({_blank('enter_queue')}, {_blank('term_queue')}, any_queue) AS queue,
           nullif(callerid, '') AS customer_id,
           CASE WHEN answered THEN coalesce({_blank('con_agent')}, {_blank('term_agent')})
@@ -140,7 +143,11 @@ def derive_calls(db: Any, tenant: str) -> None:
           line AS _line
         FROM (SELECT *, coalesce(enter_at, coalesce(answered_at, term_at) - to_seconds(w))
                 AS arrived_at FROM _ast_visit2) v
-        WHERE term_event IS NOT NULL""", [tenant])
+        WHERE term_event IS NOT NULL""")
+    db.execute(f"""
+        CREATE OR REPLACE TEMP VIEW {CONTACTS_OUT} AS
+        SELECT {sql_literal(tenant)} AS tenant, contact_id, 'voice' AS channel,
+          'inbound' AS direction, * EXCLUDE (contact_id) FROM {CONTACTS_ROWS}""")
     db.execute(f"""
         CREATE OR REPLACE TEMP TABLE _ast_cs AS
         SELECT con_agent AS agent_id, 'on_contact' AS state,
@@ -193,14 +200,17 @@ def _one_per_key(db: Any, tenant: str) -> None:
           ON a.agent_id = n.agent_id AND a.state = n.state AND a.at = epoch_us(n.started_at)
         WHERE a.contact_id IS NULL OR a.contact_id >= n.contact_id"""
     db.execute(f"""
-        CREATE OR REPLACE TEMP TABLE {STATES_OUT} AS
-        SELECT CAST(? AS VARCHAR) AS tenant, n.agent_id, n.state, n.reason, n.queue,
+        CREATE OR REPLACE TEMP TABLE {STATES_ROWS} AS
+        SELECT n.agent_id, n.state, n.reason, n.queue,
           n.contact_id, n.started_at, n.ended_at, n._line
         FROM (SELECT * EXCLUDE (_k) FROM (
                 SELECT *, row_number() OVER (PARTITION BY agent_id, state, started_at
                                              ORDER BY contact_id, ended_at, reason) AS _k
                 FROM _ast_cs) WHERE _k = 1) n{against}""",
-               [tenant, tenant] if stored else [tenant])
+               [tenant] if stored else [])
+    db.execute(f"""
+        CREATE OR REPLACE TEMP VIEW {STATES_OUT} AS
+        SELECT {sql_literal(tenant)} AS tenant, * FROM {STATES_ROWS}""")
 
 
 _SESSION_ON = "('ADDMEMBER', 'AGENTLOGIN', 'AGENTCALLBACKLOGIN')"
@@ -268,10 +278,10 @@ def derive_agents(db: Any, tenant: str) -> None:
         db.execute("CREATE OR REPLACE TEMP TABLE _ast_stale AS "
                    "SELECT agent_id, state, started_at FROM _ast_int WHERE false")
     db.execute(f"""
-        INSERT INTO {STATES_OUT}
-        SELECT ? AS tenant, i.agent_id, i.state, i.reason, CAST(NULL AS VARCHAR) AS queue,
+        INSERT INTO {STATES_ROWS}
+        SELECT i.agent_id, i.state, i.reason, CAST(NULL AS VARCHAR) AS queue,
           CAST(NULL AS VARCHAR) AS contact_id, i.started_at, i.ended_at, t.line AS _line
-        FROM _ast_int i JOIN _ast_ta t ON t.agent = i.agent_id""", [tenant])
+        FROM _ast_int i JOIN _ast_ta t ON t.agent = i.agent_id""")
     db.execute("DROP TABLE IF EXISTS _ast_m")
 
 

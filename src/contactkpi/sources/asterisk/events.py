@@ -182,3 +182,8 @@ RANK = MappingProxyType({
 #: at most 11 (ATTENDEDTRANSFER via LINK).
 MAX_FIELDS = 24
 MAX_PARAMS = MAX_FIELDS - 5
+
+#: SQL types of the closed sets of event names and kinds (an ENUM costs a third of a VARCHAR
+#: to write, and compares as a number).
+EVENT_ENUM = "ENUM(" + ", ".join(f"'{name}'" for name in sorted(EVENTS)) + ")"
+KIND_ENUM = "ENUM(" + ", ".join(f"'{k}'" for k in sorted({e.kind for e in _SPECS})) + ")"

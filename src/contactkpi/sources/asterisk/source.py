@@ -24,8 +24,10 @@ from contactkpi.model.validate_sql import SqlRows
 from contactkpi.sources.asterisk.check import check_lines, truncated_reject
 from contactkpi.sources.asterisk.derive import (
     CONTACTS_OUT,
+    CONTACTS_ROWS,
     MAX_CALL_SPAN_S,
     STATES_OUT,
+    STATES_ROWS,
     apply_agent_intervals,
     derive_agents,
     derive_calls,
@@ -243,8 +245,8 @@ class AsteriskQueueLogSource:
             for name in _SCRATCH:
                 db.execute(f"DROP TABLE IF EXISTS {name}")
         self.timings.mark("store events", t)
-        return Batch(tables={"contacts": SqlRows(CONTACTS_OUT),
-                             "agent_states": SqlRows(STATES_OUT)},
+        return Batch(tables={"contacts": SqlRows(CONTACTS_OUT, under=(CONTACTS_ROWS,)),
+                             "agent_states": SqlRows(STATES_OUT, under=(STATES_ROWS,))},
                      rejects=rejects, lines=lines)
 
 
