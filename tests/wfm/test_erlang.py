@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy.linalg import expm
 
@@ -298,13 +298,19 @@ def test_service_level_non_decreasing_in_threshold(a, aht, patience, extra):
 
 @settings(max_examples=40, deadline=None)
 @given(st.floats(0.5, 200.0), aht_st, st.floats(0.0, 60.0), st.integers(1, 8))
+@example(183.09322033898303, 20.0, 60.0, 1)  # the example that showed the early growth
 def test_erlang_a_approaches_erlang_c_as_patience_grows(a, aht, t, extra):
+    """Once patience is far above every wait, the gap shrinks like AHT / patience. Not
+    before: near saturation (a = 183, n = 184, AHT 20 s, t = 60 s) the gap *grows* from
+    patience 10 x AHT to 300 x AHT, as fewer callers abandon and the queue lengthens, so the
+    rate is asserted from 10^4 x AHT on (slack 1e-6: the SLs are computed to about that)."""
     n = math.ceil(a) + extra  # at least one agent above the load
     c = float(erlang_c_service_level(n, a, aht, t))
     gaps = [abs(float(erlang_a_service_level(n, a, aht, aht * k, t)) - c)
-            for k in (1e2, 1e3, 1e4)]
-    assert gaps[2] <= gaps[1] + 1e-9 <= gaps[0] + 2e-9
-    assert gaps[2] <= 0.05 * gaps[0] + 1e-9  # the gap shrinks like AHT / patience
+            for k in (1e4, 1e5, 1e6)]
+    assert gaps[2] <= gaps[1] + 1e-6 <= gaps[0] + 2e-6
+    assert gaps[2] <= 0.05 * gaps[0] + 1e-6
+    assert gaps[2] <= 1e-3
 
 
 @settings(max_examples=60, deadline=None)
