@@ -65,6 +65,7 @@ def derive_calls(db: Any, tenant: str) -> None:
     """Contacts of the finished visits, and on_contact/ringing intervals, of touched calls.
 
     Reads ``_ast_calls``: every stored event of the callids this load touched. Writes
+    :data:`CONTACTS_ROWS` and :data:`STATES_ROWS` and the views over them,
     :data:`CONTACTS_OUT` and :data:`STATES_OUT`.
     """
     # Most callids enter one queue once: only the others need the running ENTERQUEUE count.
@@ -248,7 +249,7 @@ def _intervals(state: str, value_sql: str, events_sql: str, reason_sql: str) -> 
 
 def derive_agents(db: Any, tenant: str) -> None:
     """``logged_in`` and ``paused`` intervals of the agents touched by this load, appended
-    to :data:`STATES_OUT` (:func:`derive_calls` creates it).
+    to :data:`STATES_ROWS` (:func:`derive_calls` creates it).
 
     Also lists the intervals this source wrote before that are no longer derived (their
     start moved because a late line arrived) in ``_ast_stale``, for
