@@ -26,7 +26,7 @@ Typing, column by column (``x`` is the input value):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -95,11 +95,11 @@ class SqlCheck:
     inner: str  # the view it selects from, with every check's flag
     checks: tuple[_Check, ...]
     column_checks: int
-    relation: str = ""
-    given: frozenset[str] = frozenset()  # the columns ``relation`` has
+    relation: str  # the rows as given
+    given: frozenset[str]  # the columns ``relation`` has
     #: SQL over ``relation``: a text key that typing may change (trim, lower-case, empty);
     #: None when no key is text; "" when some key's typing may merge values otherwise.
-    key_changed: str | None = ""
+    key_changed: str | None
 
     def keys_repeat(self, db: Any) -> bool:
         """Some primary key occurs more than once among the typed rows (good or not).
@@ -108,20 +108,20 @@ class SqlCheck:
         a text key: so the untyped keys are grouped (nothing is typed for that), and the
         typed ones only when an untyped key repeats or typing may change a text key.
         """
-        typed = ", ".join(quote(k) for k in self.table.primary_key)
+        keys = self.table.primary_key
         if self.key_changed == "":  # some key's typing may merge values: group typed keys
-            return _repeats(db, self.view, typed)
-        given = [quote(k) for k in self.table.primary_key if k in self.given]
+            return keys_repeat_in(db, self.view, keys)
+        given = [k for k in keys if k in self.given]
         if not given:  # every key NULL: one key on every row
             (n,) = db.execute(f"SELECT count(*) FROM {quote(self.relation)}").fetchone()
             return n > 1
-        if _repeats(db, self.relation, ", ".join(given)):
+        if keys_repeat_in(db, self.relation, given):
             return True
         if self.key_changed is None:
             return False
         (changed,) = db.execute(f"SELECT count(*) FROM {quote(self.relation)} "
                                 f"WHERE {self.key_changed}").fetchone()
-        return bool(changed) and _repeats(db, self.view, typed)
+        return bool(changed) and keys_repeat_in(db, self.view, keys)
 
     def rejects(self, db: Any) -> pd.DataFrame:
         """One row per problem, in ``conform``'s order (see :func:`conform_sql`)."""
@@ -133,9 +133,10 @@ class SqlCheck:
             db.execute(f"DROP VIEW IF EXISTS {quote(name)}")
 
 
-def _repeats(db: Any, relation: str, keys: str) -> bool:
-    (n,) = db.execute(f"SELECT count(*) FROM (SELECT 1 FROM {quote(relation)} GROUP BY {keys} "
-                      "HAVING count(*) > 1)").fetchone()
+def keys_repeat_in(db: Any, relation: str, keys: Sequence[str]) -> bool:
+    """Some value of the columns ``keys`` occurs on more than one row of ``relation``."""
+    (n,) = db.execute(f"SELECT count(*) FROM (SELECT 1 FROM {quote(relation)} GROUP BY "
+                      f"{', '.join(quote(k) for k in keys)} HAVING count(*) > 1)").fetchone()
     return bool(n)
 
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import chain
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -45,6 +46,7 @@ from contactkpi.model.validate_sql import (
     check_sql,
     checked_once,
     drop_relation,
+    keys_repeat_in,
     sql_type,
 )
 from contactkpi.sources.base import Batch, SourceFile
@@ -118,14 +120,6 @@ class _Loader:
             self.db.execute(f"CREATE OR REPLACE TEMP TABLE {_q(_stage_name(table.name))} "
                             f"({cols}, {LINE} BIGINT, _seq BIGINT)")
             self.staged.add(table.name)
-
-    def _repeated_keys(self, table: Table, relation: str) -> int:
-        """How many primary keys occur more than once in ``relation``."""
-        keys = ", ".join(_q(k) for k in table.primary_key)
-        (repeated,) = self.db.execute(
-            f"SELECT count(*) FROM (SELECT 1 FROM {_q(relation)} GROUP BY {keys} "
-            "HAVING count(*) > 1)").fetchone()
-        return int(repeated)
 
     def _stored_keys(self, table: Table, relation: str) -> int:
         """How many rows of ``relation`` have a key the table already stores."""
@@ -239,7 +233,7 @@ class _Loader:
         cols = ", ".join(_q(c.name) for c in table.columns)
         part = ", ".join(_q(k) for k in table.primary_key)
         (staged,) = self.db.execute(f"SELECT count(*) FROM {_q(stage)}").fetchone()
-        if self._repeated_keys(table, stage):
+        if keys_repeat_in(self.db, stage, table.primary_key):
             self.db.execute(
                 f"CREATE OR REPLACE TEMP TABLE _dedup AS SELECT {cols} FROM ("
                 f"SELECT *, row_number() OVER (PARTITION BY {part} ORDER BY _seq DESC) AS _rn "
@@ -378,10 +372,10 @@ def load(
     return loader.result
 
 
-def _committed_loads(db: object) -> int:
+def _committed_loads(db: Any) -> int:
     """The number of loads committed so far: it grows with every commit (``load_log`` rows
     are never deleted), so equal counts mean no load committed in between."""
-    (n,) = db.execute(f"SELECT count(*) FROM {LOAD_LOG}").fetchone()  # type: ignore[attr-defined]
+    (n,) = db.execute(f"SELECT count(*) FROM {LOAD_LOG}").fetchone()
     return int(n)
 
 
