@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from contactkpi.model import TABLES
 from contactkpi.model.columns import Column, Kind, RowRule, Table, quote
 from contactkpi.model.validate import LINE, REJECT_COLUMNS, conform
-from contactkpi.model.validate_sql import NotTyped, conform_sql, sql_type
+from contactkpi.model.validate_sql import NotTyped, check_sql, conform_sql, sql_type
 
 # duckdb 1.5 reads string[pyarrow] columns through a pandas attribute pandas 2.3 deprecates.
 pytestmark = pytest.mark.filterwarnings("ignore:ArrowStringArray._data:FutureWarning")
@@ -638,8 +638,6 @@ def test_keys_repeat_agrees_with_grouping_the_typed_keys(
     """Grouping the untyped keys (and the typed ones only when typing changed a text key)
     says the same as grouping the typed keys: trims, lower-casing, '' -> NULL, nanoseconds
     floored to one microsecond, a key column not given at all."""
-    from contactkpi.model.validate_sql import check_sql
-
     table = TABLES["agent_states"]
     frame = pd.DataFrame({
         "tenant": pd.Series(["acme"] * len(rows), dtype="object"),

@@ -152,10 +152,9 @@ def typed_from_data(relation: str) -> str:
     return f"""
         SELECT ts, callid, queue, agent, event, data, kind, rank, {_TYPED_SELECT}
         FROM (SELECT x.*, {_POSITIONS}
-              FROM (SELECT *, event = 'ATTENDEDTRANSFER'
-                      AND upper(string_split(data, '|')[1]) = 'LINK' AS link,
-                      {_params(lambda i: f"string_split(data, '|')[{i}]")}
-                    FROM {relation}) x
+              FROM (SELECT *, event = 'ATTENDEDTRANSFER' AND upper(parts[1]) = 'LINK' AS link,
+                      {_params(lambda i: f"parts[{i}]")}
+                    FROM (SELECT *, string_split(data, '|') AS parts FROM {relation})) x
               LEFT JOIN _ast_spec s ON s.event = CAST(x.event AS VARCHAR))"""
 
 

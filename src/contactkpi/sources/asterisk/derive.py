@@ -23,7 +23,6 @@ callid (call-derived rows) or its agent (member-derived rows).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -172,14 +171,6 @@ def derive_calls(db: Any, tenant: str) -> None:
         db.execute(f"DROP TABLE IF EXISTS {name}")
 
 
-def _epoch_us(at: Any) -> int:
-    """Microseconds since 1970 of a naive UTC time read from DuckDB (0 when there is none)."""
-    return 0 if at is None else int((at - _EPOCH) / timedelta(microseconds=1))
-
-
-_EPOCH = datetime(1970, 1, 1)
-
-
 def _one_per_key(db: Any, tenant: str) -> None:
     """The call-derived intervals of ``_ast_cs``, one per ``agent_states`` key.
 
@@ -188,12 +179,12 @@ def _one_per_key(db: Any, tenant: str) -> None:
     the key keeps one of them: the one with the smallest contact id among those derived now
     and the one stored, so the result never depends on how the lines were split in files.
     """
-    lo, hi = db.execute("SELECT min(started_at), max(started_at) FROM _ast_cs").fetchone()
+    lo, hi = db.execute("SELECT coalesce(epoch_us(min(started_at)), 0), "
+                        "coalesce(epoch_us(max(started_at)), 0) FROM _ast_cs").fetchone()
     stored_sql = f"""
         SELECT agent_id, state, epoch_us(started_at) AS at, contact_id FROM agent_states
         WHERE tenant = ? AND state IN ('on_contact', 'ringing')
-          AND started_at BETWEEN make_timestamptz({_epoch_us(lo)})
-                             AND make_timestamptz({_epoch_us(hi)})"""
+          AND started_at BETWEEN make_timestamptz({int(lo)}) AND make_timestamptz({int(hi)})"""
     (stored,) = db.execute(f"SELECT count(*) FROM ({stored_sql})", [tenant]).fetchone()
     # the stored interval of the same key wins when its contact id is smaller
     against = "" if not stored else f"""

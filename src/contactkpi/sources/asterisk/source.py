@@ -1,10 +1,10 @@
 """``AsteriskQueueLogSource``: the queue_log file (or its table export) to canonical rows.
 
-The source yields one :class:`~contactkpi.sources.base.Batch`. Its ``prepare`` step splits
-and checks the lines into a temp table (just before the load's transaction: it reads only the
-file); its ``derive`` step, inside the transaction, stores the new events and derives the
-contacts and agent states of everything the file touched, leaving them in DuckDB for the
-loader (``SqlRows``; see the package docstring for the whole picture).
+The source yields one :class:`~contactkpi.sources.base.Batch`. Its ``prepare`` step, just
+before the load's transaction, splits and checks the lines, finds the new events and derives
+the contacts and agent states of everything the file touched, into temp tables; its
+``derive`` step, inside the transaction, stores the new events and hands the derived rows,
+still in DuckDB, to the loader (``SqlRows``; see the package docstring for the whole picture).
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ from contactkpi.sources.base import Batch, ReadContext, read_options
 
 #: Files at least this large are split by DuckDB's parallel CSV reader (exact fallback).
 FAST_MIN_BYTES = 4 << 20
-_SCRATCH = ("_ast_ev", "_ast_ta", "_ast_spec")
+_SCRATCH = ("_ast_ev", "_ast_spec")
 #: The exact reader splits a large file in blocks of this many bytes (bounded memory).
 _EXACT_BLOCK = 32 << 20
 

@@ -225,11 +225,11 @@ def store_new_events(db: Any, tenant: str) -> int:
 
 
 def drop_scratch(db: Any) -> None:
-    """Drop what :func:`store_new_events` left for the derivation."""
+    """Drop what :func:`plan_new_events` made for the derivation."""
     for view in ("_ast_calls", "_ast_members"):
         db.execute(f"DROP VIEW IF EXISTS {view}")
     drop_relation(db, "_ast_new")
-    for table in ("_ast_old", "_ast_mold"):
+    for table in ("_ast_old", "_ast_mold", "_ast_ta"):
         db.execute(f"DROP TABLE IF EXISTS {table}")
 
 
