@@ -38,6 +38,7 @@ import pandas as pd
 import pyarrow as pa
 
 from contactkpi.model import TABLES, Table
+from contactkpi.model.columns import quote
 from contactkpi.model.validate import LINE, conform, empty_rejects
 from contactkpi.model.validate_sql import (
     NotTyped,
@@ -89,17 +90,14 @@ class LoadResult:
         return sum(c.duplicate for c in self.tables.values())
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _stage_name(table: str) -> str:
     return f"_stage_{table}"
 
 
 def _on_keys(table: Table) -> str:
     """Join condition on the primary key of rows ``s`` and stored rows ``t``."""
-    return " AND ".join(f"s.{_q(k)} IS NOT DISTINCT FROM t.{_q(k)}" for k in table.primary_key)
+    return " AND ".join(f"s.{quote(k)} IS NOT DISTINCT FROM t.{quote(k)}"
+                        for k in table.primary_key)
 
 
 class _Loader:
@@ -116,15 +114,15 @@ class _Loader:
     def _create_stage(self, table: Table) -> None:
         """The staging table of ``table`` in this load (made once)."""
         if table.name not in self.staged:
-            cols = ", ".join(f"{_q(c.name)} {sql_type(c.kind)}" for c in table.columns)
-            self.db.execute(f"CREATE OR REPLACE TEMP TABLE {_q(_stage_name(table.name))} "
+            cols = ", ".join(f"{quote(c.name)} {sql_type(c.kind)}" for c in table.columns)
+            self.db.execute(f"CREATE OR REPLACE TEMP TABLE {quote(_stage_name(table.name))} "
                             f"({cols}, {LINE} BIGINT, _seq BIGINT)")
             self.staged.add(table.name)
 
     def _stored_keys(self, table: Table, relation: str) -> int:
         """How many rows of ``relation`` have a key the table already stores."""
         (stored,) = self.db.execute(
-            f"SELECT count(*) FROM {_q(relation)} s JOIN {_q(table.name)} t "
+            f"SELECT count(*) FROM {quote(relation)} s JOIN {quote(table.name)} t "
             f"ON {_on_keys(table)}").fetchone()
         return int(stored)
 
@@ -138,10 +136,10 @@ class _Loader:
         view = f"_incoming_{table.name}"
         self.db.register(view, pa.Table.from_pandas(rows, preserve_index=False))
         try:
-            select = ", ".join(f"CAST({_q(c.name)} AS {sql_type(c.kind)})"
+            select = ", ".join(f"CAST({quote(c.name)} AS {sql_type(c.kind)})"
                                for c in table.columns)
-            self.db.execute(f"INSERT INTO {_q(stage)} SELECT {select}, {LINE}, _seq "
-                            f"FROM {_q(view)}")
+            self.db.execute(f"INSERT INTO {quote(stage)} SELECT {select}, {LINE}, _seq "
+                            f"FROM {quote(view)}")
         finally:
             self.db.unregister(view)
         self.result.tables.setdefault(table.name, TableCounts()).staged += len(rows)
@@ -160,26 +158,26 @@ class _Loader:
                 checked = check_sql(self.db, table, rows.name)
             except NotTyped:
                 conformed = conform(table, self.db.execute(
-                    f"SELECT * FROM {_q(rows.name)}").df())
+                    f"SELECT * FROM {quote(rows.name)}").df())
                 self.stage(table, conformed.rows)
                 return conformed.rejects
             total, last = self.db.execute(
-                f"SELECT count(*), max({LINE}) FROM {_q(rows.name)}").fetchone()
-            cols = ", ".join(_q(c.name) for c in table.columns)
+                f"SELECT count(*), max({LINE}) FROM {quote(rows.name)}").fetchone()
+            cols = ", ".join(quote(c.name) for c in table.columns)
             counts = self.result.tables.setdefault(table.name, TableCounts())
             if total and self._all_new(table, checked):
                 with checked_once(self.db):
                     (good,) = self.db.execute(
-                        f"INSERT INTO {_q(table.name)} ({cols}) SELECT {cols} "
-                        f"FROM {_q(checked.view)} WHERE NOT _bad").fetchone()
+                        f"INSERT INTO {quote(table.name)} ({cols}) SELECT {cols} "
+                        f"FROM {quote(checked.view)} WHERE NOT _bad").fetchone()
                 counts.loaded += int(good)
             else:
                 self._create_stage(table)
                 # rows derived from one line keep the file's order: _seq = seq + line
                 with checked_once(self.db):
                     (good,) = self.db.execute(
-                        f"INSERT INTO {_q(_stage_name(table.name))} SELECT {cols}, {LINE}, "
-                        f"{self.seq} + {LINE} FROM {_q(checked.view)} WHERE NOT _bad"
+                        f"INSERT INTO {quote(_stage_name(table.name))} SELECT {cols}, {LINE}, "
+                        f"{self.seq} + {LINE} FROM {quote(checked.view)} WHERE NOT _bad"
                     ).fetchone()
                 self.seq += int(last or 0) + 1
             counts.staged += int(good)
@@ -230,14 +228,14 @@ class _Loader:
         """
         counts = self.result.tables[table.name]
         stage = _stage_name(table.name)
-        cols = ", ".join(_q(c.name) for c in table.columns)
-        part = ", ".join(_q(k) for k in table.primary_key)
-        (staged,) = self.db.execute(f"SELECT count(*) FROM {_q(stage)}").fetchone()
+        cols = ", ".join(quote(c.name) for c in table.columns)
+        part = ", ".join(quote(k) for k in table.primary_key)
+        (staged,) = self.db.execute(f"SELECT count(*) FROM {quote(stage)}").fetchone()
         if keys_repeat_in(self.db, stage, table.primary_key):
             self.db.execute(
                 f"CREATE OR REPLACE TEMP TABLE _dedup AS SELECT {cols} FROM ("
                 f"SELECT *, row_number() OVER (PARTITION BY {part} ORDER BY _seq DESC) AS _rn "
-                f"FROM {_q(stage)}) WHERE _rn = 1")
+                f"FROM {quote(stage)}) WHERE _rn = 1")
             (unique,) = self.db.execute("SELECT count(*) FROM _dedup").fetchone()
             source = "_dedup"
         else:
@@ -247,27 +245,28 @@ class _Loader:
             counts.loaded += int(unique)
             counts.duplicate += int(in_file_dups)
             if unique:
-                self.db.execute(f"INSERT INTO {_q(table.name)} ({cols}) "
-                                f"SELECT {cols} FROM {_q(source)}")
+                self.db.execute(f"INSERT INTO {quote(table.name)} ({cols}) "
+                                f"SELECT {cols} FROM {quote(source)}")
         else:
             self._merge_stored(table, source, in_file_dups)
         self.db.execute("DROP TABLE IF EXISTS _dedup")
-        self.db.execute(f"DROP TABLE IF EXISTS {_q(stage)}")
+        self.db.execute(f"DROP TABLE IF EXISTS {quote(stage)}")
 
     def _merge_stored(self, table: Table, source: str, in_file_dups: int) -> None:
         """The general path: new rows inserted, changed rows replaced, same rows counted."""
         counts = self.result.tables[table.name]
-        target = _q(table.name)
+        target = quote(table.name)
         keys = table.primary_key
         on_keys = _on_keys(table)
         others = [c.name for c in table.columns if c.name not in keys]
-        cols = ", ".join(_q(c.name) for c in table.columns)
-        same = " AND ".join(f"s.{_q(c)} IS NOT DISTINCT FROM t.{_q(c)}" for c in others) or "TRUE"
+        cols = ", ".join(quote(c.name) for c in table.columns)
+        same = " AND ".join(f"s.{quote(c)} IS NOT DISTINCT FROM t.{quote(c)}"
+                            for c in others) or "TRUE"
         self.db.execute(
             "CREATE OR REPLACE TEMP TABLE _status AS SELECT s.*, CASE "
             "WHEN t._hit IS NULL THEN 'new' "
             f"WHEN {same} THEN 'same' ELSE 'changed' END AS _status "
-            f"FROM {_q(source)} s LEFT JOIN (SELECT *, TRUE AS _hit FROM {target}) t "
+            f"FROM {quote(source)} s LEFT JOIN (SELECT *, TRUE AS _hit FROM {target}) t "
             f"ON {on_keys}")
         status = dict(self.db.execute(
             "SELECT _status, count(*) FROM _status GROUP BY _status").fetchall())
@@ -276,7 +275,7 @@ class _Loader:
         counts.replaced += changed
         counts.duplicate += int(status.get("same", 0)) + int(in_file_dups)
         if changed:
-            del_keys = " AND ".join(f"{target}.{_q(k)} IS NOT DISTINCT FROM c.{_q(k)}"
+            del_keys = " AND ".join(f"{target}.{quote(k)} IS NOT DISTINCT FROM c.{quote(k)}"
                                     for k in keys)
             self.db.execute(
                 f"DELETE FROM {target} USING (SELECT * FROM _status WHERE _status = 'changed') c "
@@ -367,7 +366,7 @@ def load(
     except BaseException:
         db.execute("ROLLBACK")
         for name in loader.staged:
-            db.execute(f"DROP TABLE IF EXISTS {_q(_stage_name(name))}")
+            db.execute(f"DROP TABLE IF EXISTS {quote(_stage_name(name))}")
         raise
     return loader.result
 
