@@ -69,7 +69,7 @@ REASONS = {
     "not_explained": "neither volume nor agents",
 }
 
-_SAFE_WORD = re.compile(r"^[A-Za-z0-9_@%+=:,./-]+$")
+_SAFE_WORD = re.compile(r"[A-Za-z0-9_@%+=:,./-]+")
 
 
 def shell_word(word: str) -> str:
@@ -79,7 +79,7 @@ def shell_word(word: str) -> str:
         >>> shell_word("kpi"), shell_word("channel = 'voice'"), shell_word("a b")
         ('kpi', '"channel = \\'voice\\'"', '"a b"')
     """
-    if _SAFE_WORD.match(word):
+    if _SAFE_WORD.fullmatch(word):  # not match + $: '$' matches before a final newline
         return word
     if not re.search(r'["$`\\!]', word):
         return f'"{word}"'
