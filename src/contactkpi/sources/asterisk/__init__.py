@@ -136,23 +136,29 @@ Robustness
 
 Loads go through ``store.load`` like every source. The Asterisk source hands the loader a
 ``prepare`` step, run just before the load's transaction, that splits and checks the file's
-lines into a temp table, finds which events are new (an event already stored - a repeated
-line, a re-loaded or overlapping file - is not stored again) and derives, from *all* stored
-events, the contacts and agent states of every callid and agent the file touched
+lines into a temp table, finds which events are new (an event already loaded - a repeated
+line, a re-loaded or overlapping file - is known by the key of its line,
+``asterisk_event_keys``) and derives, from *all* the events of every call with a new event
+and of every agent the file touched, their contacts and agent states
 (:mod:`~contactkpi.sources.asterisk.derive`, :mod:`~contactkpi.sources.asterisk.state`); it
 writes only temp tables. Its ``derive`` step, *inside* the transaction (``Batch.derive``),
-stores the new events in ``asterisk_events`` / ``asterisk_member_events`` and hands the
-derived rows, still in DuckDB, to the loader, which checks them with the model's rules in
-SQL (``SqlRows``). If another load commits between the two, the loader runs ``prepare``
-again inside the transaction, so the derivation always reads what the transaction sees.
-So:
+stores the keys, the events of the calls still open (``asterisk_events``) and the member
+events (``asterisk_member_events``), and hands the derived rows, still in DuckDB, to the
+loader, which checks them with the model's rules in SQL (``SqlRows``). If another load
+commits between the two, the loader runs ``prepare`` again inside the transaction, so the
+derivation always reads what the transaction sees. So:
 
 - a call that spans two files or two days: its ENTERQUEUE waits in ``asterisk_events``
   (the call is pending: :func:`pending_calls`) until the load that brings its end; a call's
   events are looked up within a week of the new ones (no call lasts that long);
 - lines out of order: events are ordered by time and event rank, never by line or file;
-- a repeated line or a re-loaded file changes nothing (the loader counts the derived rows as
-  duplicates); splitting a log anywhere into files loaded in order gives the same rows;
+- a repeated line or a re-loaded file changes nothing (its events' keys are stored: nothing
+  is derived again); splitting a log anywhere into files loaded in order gives the same rows;
+- a finished call's events are kept a day after it ended (counted from the newest event
+  loaded), then only its keys, contacts and agent states: a *new* line of it after that
+  (late by more than a day, or an older file loaded after newer ones - a call whose
+  ENTERQUEUE is in the older file is kept open for it) is a ``late_event`` reject rather
+  than a changed contact that could not be derived again;
 - a truncated last line: in a batch load it is a ``truncated_line`` reject (its complete
   version is read when the file is loaded again); ``--follow`` waits for its newline;
 - a late line that moves the start of an agent interval deletes the interval written before

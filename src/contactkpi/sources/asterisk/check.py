@@ -28,6 +28,9 @@ Reason codes (the sentence in the reject says what is wrong and what was expecte
 ``missing_callid``  a call event whose callid is empty or ``NONE``
 ``missing_agent``   a member event whose agent is empty or ``NONE``
 ``bad_number``      a parameter that must be a whole number is not (the field is named)
+``late_event``      a line of a call that finished long before (see ``state``)
+
+Each event also gets ``h``, its key within its second (:func:`event_key`).
 """
 
 from __future__ import annotations
@@ -83,6 +86,10 @@ REASONS = {
     "missing_callid": "a call event needs the caller's uniqueid in field 2",
     "missing_agent": "a member event needs the member or agent in field 4",
     "bad_number": "this parameter must be a whole number (at most 10^9)",
+    "late_event": "a line of a call that ended more than a day before the newest loaded "
+                  "event, whose events are no longer kept: if it was not loaded before, it "
+                  "came too late to change the call (load files in time order, or this one "
+                  "into a new tenant)",
 }
 
 
@@ -158,6 +165,20 @@ def typed_from_data(relation: str) -> str:
               LEFT JOIN _ast_spec s ON s.event = CAST(x.event AS VARCHAR))"""
 
 
+def event_key(alias: str = "") -> str:
+    """SQL: the key of an event within its second, ``h``: DuckDB's 64-bit ``hash`` of its
+    queue_log line without the time (``callid, queue, agent, event, data``).
+
+    Two events are the same when their time and line are; two different lines of one
+    second sharing 64 bits of hash is beyond any real log. DuckDB may change ``hash``
+    between versions (MD5 would not, at five times the cost): keys written by another
+    version then match nothing, which can never count an event twice - an open call's
+    events are also compared whole, and a line of a closed call that matches no key is a
+    ``late_event`` reject. ``alias`` qualifies the columns."""
+    a = f"{alias}." if alias else ""
+    return f"hash({a}callid, {a}queue, {a}agent, CAST({a}event AS VARCHAR), {a}data)"
+
+
 def _bad(i: int) -> str:
     return f"(p{i} IS NOT NULL AND coalesce(abs(i{i}) > {MAX_NUMBER}, true))"
 
@@ -221,12 +242,12 @@ def check_lines(db: Any, ts_scale: int, callid_prefix: str = "",
     keep = "" if last_line is None else f" AND line <= {int(last_line)}"
     (rows,) = db.execute(f"SELECT count(*) FROM {LINES_TABLE}").fetchone()
     db.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _ast_ev AS
-        SELECT line, make_timestamp(ts_num * {int(ts_scale)}) AS ts,
-          CASE WHEN kind IN ('call', 'info') AND '{prefix}' <> ''
-               THEN '{prefix}' || callid ELSE callid END AS callid,
-          queue, agent, event_e AS event, kind, rank, data, {_TYPED_SELECT}
-        FROM _ast_chk WHERE code IS NULL{keep}""")
+        CREATE OR REPLACE TEMP TABLE _ast_ev AS SELECT *, {event_key()} AS h FROM (
+          SELECT line, make_timestamp(ts_num * {int(ts_scale)}) AS ts,
+            CASE WHEN kind IN ('call', 'info') AND '{prefix}' <> ''
+                 THEN '{prefix}' || callid ELSE callid END AS callid,
+            queue, agent, event_e AS event, kind, rank, data, {_TYPED_SELECT}
+          FROM _ast_chk WHERE code IS NULL{keep})""")
     (good,) = db.execute("SELECT count(*) FROM _ast_ev").fetchone()
     considered = rows if last_line is None else min(rows, last_line)
     rejects = pd.DataFrame() if good == considered else db.execute(f"""
@@ -245,10 +266,11 @@ def check_lines(db: Any, ts_scale: int, callid_prefix: str = "",
                WHEN code = 'bad_number' THEN {_pick(bad_at, "p")} END AS value
         FROM _ast_chk WHERE code IS NOT NULL{keep} ORDER BY line""").df()
     db.execute("DROP VIEW IF EXISTS _ast_chk")
-    return _as_rejects(rejects)
+    return as_rejects(rejects)
 
 
-def _as_rejects(found: pd.DataFrame) -> pd.DataFrame:
+def as_rejects(found: pd.DataFrame) -> pd.DataFrame:
+    """Rejects from ``line, code, field, value`` rows (the sentence is the code's)."""
     if found.empty:
         return empty_rejects()
     reason = found["code"].map(REASONS)

@@ -30,18 +30,16 @@ import pandas as pd
 from contactkpi.model.validate_sql import sql_literal
 from contactkpi.sources.asterisk.events import ANSWERED, TERMINAL, TRANSFERS
 from contactkpi.sources.asterisk.state import (
+    EVENT_ORDER,
     EVENTS_TABLE,
     INTERVALS_TABLE,
+    closed_sql,
     stored_events,
     table_exists,
+    visits_sql,
 )
+from contactkpi.sources.asterisk.state import sql_in as _in
 
-
-def _in(names: tuple[str, ...]) -> str:
-    return "(" + ", ".join(f"'{n}'" for n in names) + ")"
-
-
-_ORDER = "ts, rank, event, queue, agent, data"
 #: A call's events are read within this many seconds of the load's events (a week: no
 #: caller waits or talks that long; it keeps the read of a large event store short).
 MAX_CALL_SPAN_S = 7 * 86_400
@@ -60,37 +58,12 @@ CONTACTS_ROWS = "_ast_rows_contacts"
 STATES_ROWS = "_ast_rows_states"
 
 
-def derive_calls(db: Any, tenant: str) -> None:
-    """Contacts of the finished visits, and on_contact/ringing intervals, of touched calls.
-
-    Reads ``_ast_calls``: every stored event of the callids this load touched. Writes
-    :data:`CONTACTS_ROWS` and :data:`STATES_ROWS` and the views over them,
-    :data:`CONTACTS_OUT` and :data:`STATES_OUT`.
-    """
-    # Most callids enter one queue once: only the others need the running ENTERQUEUE count.
-    db.execute("""
-        CREATE OR REPLACE TEMP TABLE _ast_multi AS SELECT callid FROM _ast_calls
-        WHERE event = 'ENTERQUEUE' GROUP BY callid HAVING count(*) > 1""")
-    cols = ("callid, ts, queue, agent, event, n_wait, n_talk, n_ring, n_pos, n_opos, txt, "
-            "epoch_us(ts) * 8 + rank AS seq")
-    # _ast_v: the events with their visit number, as a view: single-visit callids (nearly
-    # all) are not copied; only the few others get the running count, materialised.
-    # ``line`` is the first line of this load naming the callid (NULL on stored events)
-    db.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _ast_vm AS
-        SELECT {cols}, min(line) OVER (PARTITION BY callid) AS line,
-          greatest(1, sum(CASE WHEN event = 'ENTERQUEUE' THEN 1 ELSE 0 END)
-          OVER (PARTITION BY callid ORDER BY {_ORDER}
-                ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)) AS visit
-        FROM _ast_calls WHERE callid IN (SELECT callid FROM _ast_multi)""")
-    db.execute(f"""
-        CREATE OR REPLACE TEMP VIEW _ast_v AS
-        SELECT {cols}, line, 1 AS visit FROM _ast_calls
-        WHERE callid NOT IN (SELECT callid FROM _ast_multi)
-        UNION ALL SELECT * FROM _ast_vm""")
-    term = f"event IN {_in(TERMINAL)}"
-    db.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _ast_visit AS
+def _visits(events: str, multi: bool) -> str:
+    """SQL: one row per visit of ``events`` (``callid, visit, seq, line`` and the event
+    columns): the first ENTERQUEUE (``e``), CONNECT (``c``) and terminal event (``t``) as
+    one struct aggregate each (not one per field), the transfers, the last event's time, a
+    queue named by any event, the first line, the ENTERQUEUE count; ``multi`` is carried."""
+    return f"""
         SELECT callid, visit,
           arg_min_null({{'at': ts, 'queue': queue, 'txt': txt, 'opos': n_opos}}, seq)
             FILTER (WHERE event = 'ENTERQUEUE') AS e,
@@ -98,13 +71,59 @@ def derive_calls(db: Any, tenant: str) -> None:
             FILTER (WHERE event = 'CONNECT') AS c,
           arg_min_null({{'event': event, 'at': ts, 'agent': agent, 'queue': queue,
                          'wait': n_wait, 'talk': n_talk, 'pos': n_pos, 'opos': n_opos}}, seq)
-            FILTER (WHERE {term}) AS t,
-          count(*) FILTER (WHERE event IN {_in(TRANSFERS)}) AS transfers,
+            FILTER (WHERE event IN {_in(TERMINAL)}) AS t,
+          count(*) FILTER (WHERE event IN {_in(TRANSFERS)}) AS transfers, max(ts) AS last_at,
           arg_min(queue, seq) FILTER (WHERE queue NOT IN ('', 'NONE')) AS any_queue,
-          min(line) AS line
-        FROM _ast_v GROUP BY callid, visit""")
-    # the first ENTERQUEUE (e), CONNECT (c) and terminal event (t) of each visit: one
-    # aggregate of a struct each instead of one per field
+          min(line) AS line, count(*) FILTER (WHERE event = 'ENTERQUEUE') AS enters,
+          {str(multi).lower()} AS multi
+        FROM {events} GROUP BY callid, visit"""
+
+
+def derive_calls(db: Any, tenant: str) -> None:
+    """Contacts of the finished visits, and on_contact/ringing intervals, of touched calls.
+
+    Reads ``_ast_calls``: every stored event of the callids this load touched. Writes
+    :data:`CONTACTS_ROWS` and :data:`STATES_ROWS` and the views over them,
+    :data:`CONTACTS_OUT` and :data:`STATES_OUT`.
+    """
+    cols = ("callid, ts, queue, agent, event, n_wait, n_talk, n_ring, n_pos, n_opos, txt, "
+            "epoch_us(ts) * 8 + rank AS seq")
+    # Most callids enter one queue once: every callid is first aggregated as one visit (which
+    # also counts its ENTERQUEUEs); only the others get the running count and are
+    # aggregated again per visit. ``line`` is the first line of this load naming the callid
+    # (NULL on stored events).
+    db.execute(f"CREATE OR REPLACE TEMP TABLE _ast_visit AS "
+               f"{_visits(f'(SELECT {cols}, line, 1 AS visit FROM _ast_calls)', False)}")
+    db.execute("CREATE OR REPLACE TEMP TABLE _ast_multi AS "
+               "SELECT callid FROM _ast_visit WHERE enters > 1")
+    db.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _ast_vm AS
+        SELECT {cols}, min(line) OVER (PARTITION BY callid) AS line,
+          greatest(1, sum(CASE WHEN event = 'ENTERQUEUE' THEN 1 ELSE 0 END)
+          OVER (PARTITION BY callid ORDER BY {EVENT_ORDER}
+                ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)) AS visit
+        FROM _ast_calls WHERE callid IN (SELECT callid FROM _ast_multi)""")
+    (multi,) = db.execute("SELECT count(*) FROM _ast_multi").fetchone()
+    if multi:
+        db.execute("DELETE FROM _ast_visit WHERE callid IN (SELECT callid FROM _ast_multi)")
+        db.execute(f"INSERT INTO _ast_visit {_visits('_ast_vm', True)}")
+    # _ast_v: the events with their visit number (a view: single-visit callids are not copied)
+    db.execute(f"""
+        CREATE OR REPLACE TEMP VIEW _ast_v AS
+        SELECT {cols}, line, 1 AS visit FROM _ast_calls
+        WHERE callid NOT IN (SELECT callid FROM _ast_multi)
+        UNION ALL SELECT * FROM _ast_vm""")
+    # the calls that stay open (their events are stored): see state.plan_new_events; a
+    # callid of one visit is its one row (no grouping)
+    closed = ("t IS NOT NULL", "visit = 1 AND e IS NOT NULL", "last_at")
+    db.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _ast_open AS
+        SELECT callid FROM _ast_visit WHERE NOT multi
+          AND NOT ({closed_sql(*closed, over_visits=False)})
+        UNION ALL
+        SELECT callid FROM _ast_visit WHERE multi
+        GROUP BY callid HAVING NOT ({closed_sql(*closed)})""")
+    # the fields of each visit's first ENTERQUEUE (e), CONNECT (c) and terminal event (t)
     db.execute(f"""
         CREATE OR REPLACE TEMP VIEW _ast_visit2 AS
         SELECT *,
@@ -186,20 +205,31 @@ def _one_per_key(db: Any, tenant: str) -> None:
         WHERE tenant = ? AND state IN ('on_contact', 'ringing')
           AND started_at BETWEEN make_timestamptz({int(lo)}) AND make_timestamptz({int(hi)})"""
     (stored,) = db.execute(f"SELECT count(*) FROM ({stored_sql})", [tenant]).fetchone()
-    # the stored interval of the same key wins when its contact id is smaller
-    against = "" if not stored else f"""
-        LEFT JOIN ({stored_sql}) a
-          ON a.agent_id = n.agent_id AND a.state = n.state AND a.at = epoch_us(n.started_at)
-        WHERE a.contact_id IS NULL OR a.contact_id >= n.contact_id"""
-    db.execute(f"""
-        CREATE OR REPLACE TEMP TABLE {STATES_ROWS} AS
-        SELECT n.agent_id, n.state, n.reason, n.queue,
-          n.contact_id, n.started_at, n.ended_at, n._line
-        FROM (SELECT * EXCLUDE (_k) FROM (
-                SELECT *, row_number() OVER (PARTITION BY agent_id, state, started_at
-                                             ORDER BY contact_id, ended_at, reason) AS _k
-                FROM _ast_cs) WHERE _k = 1) n{against}""",
-               [tenant] if stored else [])
+    # the few repeated keys keep their row of the smallest contact id; then a stored
+    # interval of the same key wins when its contact id is smaller; the rest stay as they are
+    db.execute("CREATE OR REPLACE TEMP TABLE _ast_rk AS SELECT agent_id, state, started_at "
+               "FROM _ast_cs GROUP BY agent_id, state, started_at HAVING count(*) > 1")
+    (repeated,) = db.execute("SELECT count(*) FROM _ast_rk").fetchone()
+    if repeated:
+        db.execute("""
+            DELETE FROM _ast_cs WHERE rowid IN (
+              SELECT rowid FROM (
+                SELECT c.rowid, row_number() OVER (PARTITION BY c.agent_id, c.state,
+                  c.started_at ORDER BY c.contact_id, c.ended_at, c.reason) AS k
+                FROM _ast_cs c SEMI JOIN _ast_rk r USING (agent_id, state, started_at))
+              WHERE k > 1)""")
+    if stored:
+        db.execute(f"""
+            DELETE FROM _ast_cs n USING ({stored_sql}) a
+            WHERE a.agent_id = n.agent_id AND a.state = n.state
+              AND a.at = epoch_us(n.started_at) AND a.contact_id < n.contact_id""", [tenant])
+    db.execute("DROP TABLE _ast_rk")
+    db.execute(f"DROP TABLE IF EXISTS {STATES_ROWS}")
+    db.execute(f"ALTER TABLE _ast_cs RENAME TO {STATES_ROWS}")
+    _states_out(db, tenant)
+
+
+def _states_out(db: Any, tenant: str) -> None:
     db.execute(f"""
         CREATE OR REPLACE TEMP VIEW {STATES_OUT} AS
         SELECT {sql_literal(tenant)} AS tenant, * FROM {STATES_ROWS}""")
@@ -313,11 +343,5 @@ def pending_calls(wh: Any, tenant: str) -> pd.DataFrame:
     if stored is None:
         return pd.DataFrame({"callid": [], "visit": [], "first_at": []})
     return db.execute(f"""
-        SELECT callid, visit, min(ts) AS first_at FROM (
-          SELECT callid, ts, event,
-            greatest(1, sum(CASE WHEN event = 'ENTERQUEUE' THEN 1 ELSE 0 END) OVER (
-              PARTITION BY callid ORDER BY {_ORDER} ROWS UNBOUNDED PRECEDING)) AS visit
-          FROM {stored} e WHERE kind = 'call')
-        GROUP BY callid, visit
-        HAVING count(*) FILTER (WHERE event IN {_in(TERMINAL)}) = 0
+        SELECT callid, visit, first_at FROM ({visits_sql(stored)}) WHERE NOT ended
         ORDER BY first_at, callid, visit""").df()

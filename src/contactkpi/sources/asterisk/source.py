@@ -218,10 +218,11 @@ class AsteriskQueueLogSource:
         def prepare(db: Any) -> None:
             self.timings = Timings(fast_path=self.timings.fast_path)
             t = time.perf_counter()
-            found.append(split(db))
+            rejects, lines = split(db)
             drop_lines(db)
             t = self.timings.mark("split + check", t)
-            plan_new_events(db, tenant, MAX_CALL_SPAN_S)
+            late = plan_new_events(db, tenant, MAX_CALL_SPAN_S)
+            found.append((_concat(rejects, late), lines))
             derive_calls(db, tenant)
             derive_agents(db, tenant)
             self.timings.mark("new events + derive", t)
