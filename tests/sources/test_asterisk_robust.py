@@ -487,3 +487,45 @@ def test_closing_finished_calls_at_once_changes_no_result(wh: Warehouse, tmp_pat
         assert_same(snapshot(wh, two), snapshot(wh, one))
     finally:
         state.KEEP_FINISHED_S = keep
+
+
+def test_the_fast_reader_numbers_lines_in_file_order_when_read_in_parallel(
+        wh: Warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast path reads, checks and types the file in one pass and numbers the lines by
+    DuckDB's row order (no lines table): with the file cut in small buffers read by
+    several threads, the rejects still name the right lines and the rows match the exact
+    reader's."""
+    from contactkpi.sources.asterisk import lines as module
+
+    rng = random.Random(5)
+    contacts = []
+    for i in range(12_000):
+        t, wait = 3 * i, rng.randint(0, 40)
+        answered = rng.random() < 0.8
+        contacts.append({
+            "contact_id": f"{T0 + t}.{i}", "channel": "voice", "direction": "inbound",
+            "queue": rng.choice(["q1", "q2"]), "customer_id": f"555{i:05d}",
+            "agent_id": rng.choice(AGENTS) if answered else None, "arrived_at": ts(t),
+            "answered_at": ts(t + wait) if answered else None,
+            "ended_at": ts(t + wait + (rng.randint(1, 300) if answered else 0)),
+            "ring_s": rng.randint(0, 9) if answered else None,
+            "outcome": "answered" if answered else "abandoned", "transfers": 0,
+            "entry_position": rng.randint(1, 4), "queue_position": 1})
+    lines = [(x + "\n").encode() for x in
+             format_lines(queue_log_events(pd.DataFrame(contacts), None)).tolist()]
+    bad = [1, 5_001, 17_777, 29_999, len(lines)]
+    for n in bad:
+        lines[n - 1] = b"x" + lines[n - 1]
+    path = write(tmp_path / "queue_log", lines)
+    monkeypatch.setattr(module, "FAST_BUFFER_BYTES", 1 << 18)
+    assert path.stat().st_size > 6 << 18  # six buffers or more
+    named = {}
+    for fast in (True, False):
+        src = AsteriskQueueLogSource(fast_min_bytes=0 if fast else 1 << 62)
+        named[fast] = tenant()
+        result = load(wh, SourceFile.of(path, "asterisk"),
+                      src.read(path, ReadContext(Tenant(named[fast]))), tenant=named[fast])
+        assert src.timings.fast_path is fast
+        assert _rejects(wh, result) == [(n, "bad_timestamp", "time",
+                                         lines[n - 1].split(b"|")[0].decode()) for n in bad]
+    assert_same(snapshot(wh, named[True]), snapshot(wh, named[False]))

@@ -174,9 +174,11 @@ queue, ``on_contact`` from CONNECT to the visit's end (still open while the call
 and RINGCANCELED (``canceled``); the ring an agent answered is the contact's ``ring_s``. No
 model change was needed: ``ringing`` is one of the canonical states.
 
-Speed: files from 4 MiB are split by DuckDB's parallel CSV reader and checked, typed and
-derived in SQL; anything that reader cannot split exactly like the Python reader (a stray
-byte, a blank line, more than 12 fields) falls back to the exact Python reader.
+Speed: files from 4 MiB are split by DuckDB's parallel CSV reader, checked and typed in the
+same pass, and derived in SQL; anything that reader cannot split exactly like the Python
+reader (a stray byte, a blank line, more than 12 fields) falls back to the exact Python
+reader. A finished call's events are not kept beyond a day (only their keys), so a load
+writes little more than its contacts and agent states.
 """
 
 from __future__ import annotations

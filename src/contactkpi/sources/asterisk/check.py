@@ -1,6 +1,8 @@
 """Check and type the split lines in SQL: one code path for every reader.
 
-From ``_ast_lines`` (see :mod:`contactkpi.sources.asterisk.lines`) this builds
+From ``_ast_lines`` (see :mod:`contactkpi.sources.asterisk.lines`) - or, on the fast path,
+straight from DuckDB's CSV reader of the file (:func:`check_file`: one pass, lines numbered
+by the reader's row order) - this builds
 
 - the rejects: one row per bad line with its line number, reason code and sentence;
 - ``_ast_ev``: the good events, one row per line, with the time as a UTC ``TIMESTAMP``, the
@@ -41,7 +43,7 @@ from typing import Any
 import pandas as pd
 
 from contactkpi.model.validate import empty_rejects
-from contactkpi.model.validate_sql import printable_edges
+from contactkpi.model.validate_sql import drop_relation, printable_edges, sql_literal
 from contactkpi.sources.asterisk.events import EVENT_ENUM, EVENTS, KIND_ENUM, MAX_FIELDS, RANK
 from contactkpi.sources.asterisk.lines import LINES_TABLE
 
@@ -94,13 +96,15 @@ REASONS = {
 
 
 def _spec_frame() -> pd.DataFrame:
-    """One row per event: kind, rank, numeric masks, parameter names, typed positions.
+    """One row per event, in the order of :data:`EVENT_ENUM`: kind, rank, numeric masks,
+    parameter names, typed positions.
 
     ATTENDEDTRANSFER via LINK names two channels where the others name one: its ``l*``
     columns are the same shifted one parameter to the right.
     """
     rows = []
-    for name, spec in EVENTS.items():
+    for name in sorted(EVENTS):  # EVENT_ENUM's order: an event's ENUM code is its index
+        spec = EVENTS[name]
         shift = 1 if name == "ATTENDEDTRANSFER" else 0
         names = list(spec.params) + [""] * (_TYPED_PARAMS - len(spec.params))
         lnames = (["method", "channel", "channel", *spec.params[2:]] if shift else names)
@@ -117,15 +121,31 @@ def _spec_frame() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+_SPEC = _spec_frame()
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_literal(v) for v in value) + "]"
+    return sql_literal(value) if isinstance(value, str) else str(int(value))
+
+
+def spec(column: str, event: str, sql_type: str) -> str:
+    """SQL: ``column`` of :func:`_spec_frame` for the ENUM ``event`` (NULL when NULL): a
+    look-up in a constant list by the ENUM's code, so no join reorders the rows."""
+    values = ", ".join(_literal(v) for v in _SPEC[column].tolist())
+    return f"CAST([{values}] AS {sql_type}[])[enum_code({event}) + 1]"
+
+
 def _pick(position: str, prefix: str) -> str:
     whens = " ".join(f"WHEN {i} THEN {prefix}{i}" for i in range(1, _TYPED_PARAMS + 1))
     return f"CASE {position} {whens} END"
 
 
 #: The event name as written (upper case, no spaces around it) costs one look-up; any
-#: other spelling is upper-cased and trimmed.
-_EVENT = ("CASE WHEN c4 IN (" + ", ".join(f"'{name}'" for name in sorted(EVENTS))
-          + ") THEN c4 ELSE upper(trim(coalesce(c4, ''))) END")
+#: other spelling is upper-cased and trimmed (NULL: not an event this reader knows).
+_EVENT = (f"coalesce(TRY_CAST(c4 AS {EVENT_ENUM}), "
+          f"TRY_CAST(upper(trim(coalesce(c4, ''))) AS {EVENT_ENUM}))")
 
 
 def _none(col: str) -> str:
@@ -144,9 +164,14 @@ def _params(field: Callable[[int], str]) -> str:
     return f"{text}, {ints}"
 
 
-#: Where each typed column is for this line (``x.link``: ATTENDEDTRANSFER via LINK).
-_POSITIONS = ", ".join(f"CASE WHEN x.link THEN s.{c}_lat ELSE s.{c}_at END AS {c}_at"
-                       for c in _TYPED_COLS)
+def _positions(event: str, link: str) -> str:
+    """SQL: where each typed column is for this line (``link``: ATTENDEDTRANSFER via LINK)."""
+    return ", ".join(f"CASE WHEN {link} THEN {spec(f'{c}_lat', event, 'UTINYINT')} "
+                     f"ELSE {spec(f'{c}_at', event, 'UTINYINT')} END AS {c}_at"
+                     for c in _TYPED_COLS)
+
+
+
 #: The typed columns, picked from ``p*``/``i*`` at those positions.
 _TYPED_SELECT = ", ".join(f"{_pick(f'{c}_at', 'p' if c == 'txt' else 'i')} AS {c}"
                           for c in _TYPED_COLS)
@@ -155,14 +180,14 @@ _TYPED_SELECT = ", ".join(f"{_pick(f'{c}_at', 'p' if c == 'txt' else 'i')} AS {c
 def typed_from_data(relation: str) -> str:
     """SQL: the events of ``relation`` (``ts, callid, queue, agent, event, data, kind,
     rank``) with the typed columns parsed again from ``data``, the way :func:`check_lines`
-    parses a line's fields (stored events keep only ``data``). Needs ``_ast_spec``."""
+    parses a line's fields (stored events keep only ``data``)."""
     return f"""
         SELECT ts, callid, queue, agent, event, data, kind, rank, {_TYPED_SELECT}
-        FROM (SELECT x.*, {_POSITIONS}
+        FROM (SELECT x.*, {_positions("x.ev", "x.link")}
               FROM (SELECT *, event = 'ATTENDEDTRANSFER' AND upper(parts[1]) = 'LINK' AS link,
+                      TRY_CAST(event AS {EVENT_ENUM}) AS ev,
                       {_params(lambda i: f"parts[{i}]")}
-                    FROM (SELECT *, string_split(data, '|') AS parts FROM {relation})) x
-              LEFT JOIN _ast_spec s ON s.event = CAST(x.event AS VARCHAR))"""
+                    FROM (SELECT *, string_split(data, '|') AS parts FROM {relation})) x)"""
 
 
 def event_key(alias: str = "") -> str:
@@ -183,6 +208,74 @@ def _bad(i: int) -> str:
     return f"(p{i} IS NOT NULL AND coalesce(abs(i{i}) > {MAX_NUMBER}, true))"
 
 
+def _checked(relation: str, fields: int, ts_scale: int) -> str:
+    """SQL: every line of ``relation`` (``line, c0.., pre_code, pre_value``) with its fields
+    named and typed, its event's spec and ``code``, the reason it is rejected (NULL: good).
+    No join: the rows keep the order of ``relation`` (the fast path numbers them by it)."""
+    params = ", ".join(f"c{i}" for i in range(5, fields))
+    bad_any = " OR ".join(f"(m & {1 << (i - 1)} <> 0 AND {_bad(i)})"
+                          for i in range(1, _TYPED_PARAMS + 1))
+    max_ts = MAX_EPOCH_S * 1_000_000 // ts_scale
+    return f"""
+        SELECT *,
+          CASE WHEN pre_code IS NOT NULL THEN pre_code
+               WHEN ts_num IS NULL OR ts_num <= 0 OR ts_num >= {max_ts} THEN 'bad_timestamp'
+               WHEN event_e IS NULL AND trim(coalesce(c4, '')) = '' THEN 'missing_event'
+               WHEN event_e IS NULL THEN 'unknown_event'
+               WHEN kind = 'call' AND {_none('callid')} THEN 'missing_callid'
+               WHEN kind = 'member' AND {_none('agent')} THEN 'missing_agent'
+               WHEN {bad_any} THEN 'bad_number'
+          END AS code
+        FROM (
+          SELECT x.*, {spec("kind", "event_e", KIND_ENUM)} AS kind,
+            {spec("rank", "event_e", "UTINYINT")} AS rank,
+            coalesce(x.link, false) AS is_link,
+            CASE WHEN x.link THEN {spec("lmask", "event_e", "INTEGER")}
+                 ELSE {spec("mask", "event_e", "INTEGER")} END AS m,
+            {_positions("event_e", "x.link")}
+          FROM (
+            SELECT line, pre_code, pre_value, c0, c4,
+              TRY_CAST(c0 AS BIGINT) AS ts_num,
+              coalesce(c1, '') AS callid, coalesce(c2, '') AS queue,
+              coalesce(c3, '') AS agent, event_e,
+              CASE WHEN ends_with(data, '|') THEN rtrim(data, '|') ELSE data END AS data,
+              event_e = 'ATTENDEDTRANSFER' AND upper(c5) = 'LINK' AS link,
+              {_params(lambda i: f"c{4 + i}")}
+            FROM (SELECT *, {_EVENT} AS event_e, concat_ws('|', {params}) AS data
+                  FROM {relation})) x)"""
+
+
+def _events(ts_scale: int, callid_prefix: str) -> str:
+    """SQL: the ``_ast_ev`` columns (but ``line``) of a line of :func:`_checked` (the time
+    only for a good line: a bad one's may be out of range)."""
+    prefix = callid_prefix.replace("'", "''")
+    return f"""SELECT *, {event_key()} AS h FROM (
+          SELECT make_timestamp(CASE WHEN code IS NULL THEN ts_num * {int(ts_scale)} END) AS ts,
+            CASE WHEN kind IN ('call', 'info') AND '{prefix}' <> ''
+                 THEN '{prefix}' || callid ELSE callid END AS callid,
+            queue, agent, event_e AS event, kind, rank, data, {_TYPED_SELECT}"""
+
+
+def _reject_columns() -> str:
+    """SQL: ``field`` and ``value`` of a line of :func:`_checked` (NULL on a good one)."""
+    bad_at = "CASE " + " ".join(f"WHEN m & {1 << (i - 1)} <> 0 AND {_bad(i)} THEN {i}"
+                                for i in range(1, _TYPED_PARAMS + 1)) + " END"
+    names = (f"CASE WHEN is_link THEN {spec('lnames', 'event_e', 'VARCHAR[]')} "
+             f"ELSE {spec('names', 'event_e', 'VARCHAR[]')} END")
+    return f"""
+          CASE code WHEN 'bad_timestamp' THEN 'time' WHEN 'missing_event' THEN 'event'
+                    WHEN 'unknown_event' THEN 'event' WHEN 'missing_callid' THEN 'callid'
+                    WHEN 'missing_agent' THEN 'agent'
+                    WHEN 'bad_number' THEN ({names})[{bad_at}]
+          END AS field,
+          CASE WHEN pre_code IS NOT NULL THEN pre_value
+               WHEN code = 'bad_timestamp' THEN c0
+               WHEN code IN ('missing_event', 'unknown_event') THEN c4
+               WHEN code = 'missing_callid' THEN callid
+               WHEN code = 'missing_agent' THEN agent
+               WHEN code = 'bad_number' THEN {_pick(bad_at, "p")} END AS value"""
+
+
 def check_lines(db: Any, ts_scale: int, callid_prefix: str = "",
                 last_line: int | None = None, fields: int = MAX_FIELDS) -> pd.DataFrame:
     """Split ``_ast_lines`` into ``_ast_ev`` (good events) and the returned rejects.
@@ -192,81 +285,71 @@ def check_lines(db: Any, ts_scale: int, callid_prefix: str = "",
         ts_scale: microseconds per unit of ``c0`` (1_000_000 for the file's UNIX seconds,
             1 for the epoch microseconds of a table export).
         callid_prefix: prepended to call ids (several Asterisk servers in one tenant).
-        last_line: lines after this one are ignored (a truncated last line the fast reader
-            also returned; the caller reports it).
-        fields: how many ``c*`` columns ``_ast_lines`` has (the fast reader declares 12).
+        last_line: lines after this one are ignored (a truncated last line; the caller
+            reports it).
+        fields: how many ``c*`` columns ``_ast_lines`` has.
 
     Returns:
         The rejects (read only when some line of ``_ast_lines`` did not become an event).
     """
-    db.register("_ast_spec_df", _spec_frame())
-    try:
-        db.execute("CREATE OR REPLACE TEMP TABLE _ast_spec AS SELECT * REPLACE ("
-                   f"CAST(kind AS {KIND_ENUM}) AS kind, CAST(rank AS UTINYINT) AS rank), "
-                   f"CAST(event AS {EVENT_ENUM}) AS event_e FROM _ast_spec_df")
-    finally:
-        db.unregister("_ast_spec_df")
-    params = ", ".join(f"c{i}" for i in range(5, fields))
-    bad_any = " OR ".join(f"(m & {1 << (i - 1)} <> 0 AND {_bad(i)})"
-                          for i in range(1, _TYPED_PARAMS + 1))
-    bad_at = "CASE " + " ".join(f"WHEN m & {1 << (i - 1)} <> 0 AND {_bad(i)} THEN {i}"
-                                for i in range(1, _TYPED_PARAMS + 1)) + " END"
-    max_ts = MAX_EPOCH_S * 1_000_000 // ts_scale
-    prefix = callid_prefix.replace("'", "''")
-    db.execute(f"""
-        CREATE OR REPLACE TEMP VIEW _ast_chk AS
-        SELECT *,
-          CASE WHEN pre_code IS NOT NULL THEN pre_code
-               WHEN ts_num IS NULL OR ts_num <= 0 OR ts_num >= {max_ts} THEN 'bad_timestamp'
-               WHEN event = '' THEN 'missing_event'
-               WHEN kind IS NULL THEN 'unknown_event'
-               WHEN kind = 'call' AND {_none('callid')} THEN 'missing_callid'
-               WHEN kind = 'member' AND {_none('agent')} THEN 'missing_agent'
-               WHEN {bad_any} THEN 'bad_number'
-          END AS code
-        FROM (
-          SELECT x.*, s.event_e, s.kind, s.rank, s.names, s.lnames,
-            coalesce(x.link, false) AS is_link,
-            CASE WHEN x.link THEN s.lmask ELSE s.mask END AS m, {_POSITIONS}
-          FROM (
-            SELECT line, pre_code, pre_value, c0, c4,
-              TRY_CAST(c0 AS BIGINT) AS ts_num,
-              coalesce(c1, '') AS callid, coalesce(c2, '') AS queue,
-              coalesce(c3, '') AS agent, event,
-              CASE WHEN ends_with(data, '|') THEN rtrim(data, '|') ELSE data END AS data,
-              event = 'ATTENDEDTRANSFER' AND upper(c5) = 'LINK' AS link,
-              {_params(lambda i: f"c{4 + i}")}
-            FROM (SELECT *, {_EVENT} AS event, concat_ws('|', {params}) AS data
-                  FROM {LINES_TABLE})) x
-          LEFT JOIN _ast_spec s USING (event))""")
+    db.execute(f"CREATE OR REPLACE TEMP VIEW _ast_chk AS "
+               f"{_checked(LINES_TABLE, fields, ts_scale)}")
     keep = "" if last_line is None else f" AND line <= {int(last_line)}"
     (rows,) = db.execute(f"SELECT count(*) FROM {LINES_TABLE}").fetchone()
     db.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _ast_ev AS SELECT *, {event_key()} AS h FROM (
-          SELECT line, make_timestamp(ts_num * {int(ts_scale)}) AS ts,
-            CASE WHEN kind IN ('call', 'info') AND '{prefix}' <> ''
-                 THEN '{prefix}' || callid ELSE callid END AS callid,
-            queue, agent, event_e AS event, kind, rank, data, {_TYPED_SELECT}
-          FROM _ast_chk WHERE code IS NULL{keep})""")
+        CREATE OR REPLACE TEMP TABLE _ast_ev AS
+        {_events(ts_scale, callid_prefix)}, line FROM _ast_chk WHERE code IS NULL{keep})""")
     (good,) = db.execute("SELECT count(*) FROM _ast_ev").fetchone()
     considered = rows if last_line is None else min(rows, last_line)
     rejects = pd.DataFrame() if good == considered else db.execute(f"""
-        SELECT line, code,
-          CASE code WHEN 'bad_timestamp' THEN 'time' WHEN 'missing_event' THEN 'event'
-                    WHEN 'unknown_event' THEN 'event' WHEN 'missing_callid' THEN 'callid'
-                    WHEN 'missing_agent' THEN 'agent'
-                    WHEN 'bad_number' THEN (CASE WHEN is_link THEN lnames ELSE names END)
-                                           [{bad_at}]
-          END AS field,
-          CASE WHEN pre_code IS NOT NULL THEN pre_value
-               WHEN code = 'bad_timestamp' THEN c0
-               WHEN code IN ('missing_event', 'unknown_event') THEN c4
-               WHEN code = 'missing_callid' THEN callid
-               WHEN code = 'missing_agent' THEN agent
-               WHEN code = 'bad_number' THEN {_pick(bad_at, "p")} END AS value
+        SELECT line, code, {_reject_columns()}
         FROM _ast_chk WHERE code IS NOT NULL{keep} ORDER BY line""").df()
     db.execute("DROP VIEW IF EXISTS _ast_chk")
     return as_rejects(rejects)
+
+
+def check_file(db: Any, relation: str, lines: int, ts_scale: int, callid_prefix: str = "",
+               last_line: int | None = None,
+               fields: int = MAX_FIELDS) -> pd.DataFrame | None:
+    """The fast path of :func:`check_lines`: read, check and type the rows of ``relation``
+    (DuckDB's CSV reader of the file: ``c0..``) in one pass into ``_ast_ev``; return the
+    rejects, or None (nothing made) when it did not give ``lines`` rows - the caller then
+    splits the file with the exact reader.
+
+    Every row is kept, good or bad, so that DuckDB's ``rowid`` - the reader's order, which
+    ``CREATE TABLE AS`` keeps for a query without joins or grouping - numbers the lines; the
+    bad ones are read out as rejects and deleted (deleting keeps the others' ``rowid``).
+    ``_ast_ev`` is then a view numbering the rest.
+    """
+    source = (f"(SELECT CAST(NULL AS BIGINT) AS line, *, CAST(NULL AS VARCHAR) AS pre_code, "
+              f"CAST(NULL AS VARCHAR) AS pre_value FROM {relation})")
+    db.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _ast_ev0 AS
+        {_events(ts_scale, callid_prefix)}, code, {_reject_columns()}
+        FROM ({_checked(source, fields, ts_scale)}))""")
+    # rows appended inside a transaction are numbered from 2**62 (DuckDB's local storage),
+    # in insertion order: the line is the distance from the first
+    rows, first, bad = db.execute("SELECT count(*), min(rowid), count(code) "
+                                  "FROM _ast_ev0").fetchone()
+    if rows != lines:
+        db.execute("DROP TABLE _ast_ev0")
+        return None
+    line = f"(rowid - {int(first or 0) - 1})"
+    after = "false" if last_line is None else f"{line} > {int(last_line)}"
+    rejects = pd.DataFrame() if not bad else db.execute(f"""
+        SELECT {line} AS line, code, field, value FROM _ast_ev0
+        WHERE code IS NOT NULL AND NOT {after} ORDER BY line""").df()
+    if bad or last_line is not None:
+        db.execute(f"DELETE FROM _ast_ev0 WHERE code IS NOT NULL OR {after}")
+    db.execute(f"CREATE OR REPLACE TEMP VIEW _ast_ev AS SELECT {line} AS line, "
+               "* EXCLUDE (code, field, value) FROM _ast_ev0")
+    return as_rejects(rejects)
+
+
+def drop_events(db: Any) -> None:
+    """Drop ``_ast_ev`` (a table, or a view over ``_ast_ev0`` after :func:`check_file`)."""
+    drop_relation(db, "_ast_ev")
+    db.execute("DROP TABLE IF EXISTS _ast_ev0")
 
 
 def as_rejects(found: pd.DataFrame) -> pd.DataFrame:

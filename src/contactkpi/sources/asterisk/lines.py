@@ -15,10 +15,11 @@ Three readers:
 
 - :func:`exact_lines` splits bytes in Python: exact for any input (CRLF, stray bytes, blank
   lines), used for small files, for ``--follow`` chunks and as the fallback;
-- :func:`duckdb_lines` lets DuckDB's parallel CSV reader split a large file; it gives up
-  (returns False) on anything it cannot split the way :func:`exact_lines` would - an invalid
-  byte, a stray ``\\r``, more than 24 fields, or a row count that differs from the number of
-  newlines (DuckDB skips blank lines) - and the caller falls back to the exact reader;
+- :func:`fast_relation` lets DuckDB's parallel CSV reader split a large file, read straight
+  into the check (:func:`check.check_file`, no lines table); the check gives up on anything
+  it cannot split the way :func:`exact_lines` would - an invalid byte, a stray ``\\r``, more
+  than 12 fields, or a row count that differs from the number of newlines (DuckDB skips
+  blank lines) - and the caller falls back to the exact reader;
 - :func:`table_lines` reads the ``queue_log`` database table exported as CSV (header row;
   ``time, callid, queuename, agent, event`` and either ``data1``..``data5`` - Asterisk's
   ``queue_adaptive_realtime`` form - or the single ``data`` column with ``|``-separated
@@ -150,42 +151,35 @@ def exact_lines(data: bytes, first_line: int = 1) -> pd.DataFrame:
 #: Fields the fast reader declares: Asterisk writes at most 11; a longer line is skipped, the
 #: counts differ and the exact reader (24 fields) takes over, so both read every file alike.
 FAST_FIELDS = tuple(f"c{i}" for i in range(12))
+#: The CSV reader's buffer in bytes (None: DuckDB's default). Tests make it small so that a
+#: small file is read by several threads at once.
+FAST_BUFFER_BYTES: int | None = None
 
 
-def duckdb_lines(db: Any, path: Path) -> int:
-    """Fill ``_ast_lines`` from ``path`` with DuckDB's parallel CSV reader; return its rows.
+def fast_relation(path: Path) -> str:
+    """SQL: DuckDB's parallel CSV reader of ``path`` (``c0`` .. ``c11``, in file order).
 
     Empty fields stay ``''`` (``nullstr`` is a byte :func:`scan` made sure the file does not
     hold) so that only the fields a line does not have are NULL, as with
-    :func:`exact_lines`; the line number is the insertion order of the rows (``rowid``,
-    counted from the first row's).
-    A line it cannot split the way :func:`exact_lines` would (invalid UTF-8, more than 12
-    fields, a blank line) is skipped (``ignore_errors``), so the read does not fail inside
-    the load's transaction: the caller compares the number of rows with the number of
-    newlines and, when they differ, drops the tables (:func:`drop_lines`) and falls back to
-    :func:`exact_lines`. Call it only on a file :func:`scan` found fast-readable.
+    :func:`exact_lines`. A line it cannot split the way :func:`exact_lines` would (invalid
+    UTF-8, more than 12 fields, a blank line) is skipped (``ignore_errors``), so the read
+    does not fail inside the load's transaction: the caller
+    (:func:`check.check_file`) compares the number of rows with the number of newlines and,
+    when they differ, falls back to :func:`exact_lines`. Use it only on a file :func:`scan`
+    found fast-readable.
     """
     columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in FAST_FIELDS) + "}"
     src = str(path).replace("'", "''")
-    db.execute(
-        "CREATE OR REPLACE TEMP TABLE _ast_raw AS SELECT * FROM "
-        f"read_csv('{src}', delim='|', quote='', escape='', header=false, columns={columns}, "
-        "null_padding=true, auto_detect=false, new_line='\\n', strict_mode=true, "
-        "encoding='utf-8', nullstr='\x01', ignore_errors=true)")
-    # rows appended inside a transaction are numbered from 2**62 (DuckDB's local storage),
-    # in insertion order: the line is the distance from the first
-    rows, first = db.execute("SELECT count(*), min(rowid) FROM _ast_raw").fetchone()
-    db.execute(
-        f"CREATE OR REPLACE TEMP VIEW {LINES_TABLE} AS SELECT rowid - {int(first or 0) - 1} "
-        f"AS line, {', '.join(FAST_FIELDS)}, CAST(NULL AS VARCHAR) AS pre_code, "
-        "CAST(NULL AS VARCHAR) AS pre_value FROM _ast_raw")
-    return int(rows)
+    size = FAST_BUFFER_BYTES
+    buffer = "" if size is None else f", buffer_size={size}, max_line_size={size // 4}"
+    return (f"read_csv('{src}', delim='|', quote='', escape='', header=false, "
+            f"columns={columns}, null_padding=true, auto_detect=false, new_line='\\n', "
+            f"strict_mode=true, encoding='utf-8', nullstr='\x01', ignore_errors=true{buffer})")
 
 
 def drop_lines(db: Any) -> None:
-    """Drop ``_ast_lines`` (a view over ``_ast_raw`` after the fast reader, else a table)."""
+    """Drop ``_ast_lines``."""
     drop_relation(db, LINES_TABLE)
-    db.execute("DROP TABLE IF EXISTS _ast_raw")
 
 
 _TABLE_ALIASES = {"queue": "queuename", "queue_name": "queuename", "uniqueid": "callid",

@@ -21,7 +21,12 @@ import pandas as pd
 from contactkpi.errors import MappingError, SourceError
 from contactkpi.model.validate import empty_rejects
 from contactkpi.model.validate_sql import SqlRows
-from contactkpi.sources.asterisk.check import check_lines, truncated_reject
+from contactkpi.sources.asterisk.check import (
+    check_file,
+    check_lines,
+    drop_events,
+    truncated_reject,
+)
 from contactkpi.sources.asterisk.derive import (
     CONTACTS_OUT,
     CONTACTS_ROWS,
@@ -36,8 +41,8 @@ from contactkpi.sources.asterisk.lines import (
     FAST_FIELDS,
     create_lines_table,
     drop_lines,
-    duckdb_lines,
     exact_lines,
+    fast_relation,
     insert_frame,
     scan,
     sniff,
@@ -53,7 +58,6 @@ from contactkpi.sources.base import Batch, ReadContext, read_options
 
 #: Files at least this large are split by DuckDB's parallel CSV reader (exact fallback).
 FAST_MIN_BYTES = 4 << 20
-_SCRATCH = ("_ast_ev", "_ast_spec")
 #: The exact reader splits a large file in blocks of this many bytes (bounded memory).
 _EXACT_BLOCK = 32 << 20
 
@@ -149,12 +153,12 @@ class AsteriskQueueLogSource:
         self.timings.fast_path = False
         if fast and size >= self.fast_min_bytes and (not tail or tail.strip()):
             # a truncated last line is read too (and then ignored): count it
-            if duckdb_lines(db, path) == lines:
-                rejects = check_lines(db, 1_000_000, opts.server, last_line=complete,
-                                      fields=len(FAST_FIELDS))
+            rejects = check_file(db, fast_relation(path), lines, 1_000_000, opts.server,
+                                 last_line=complete, fields=len(FAST_FIELDS))
+            if rejects is not None:
                 self.timings.fast_path = True
                 return _concat(truncated, rejects), lines
-            drop_lines(db)  # the exact reader below decides what is wrong with which line
+            # else the exact reader below decides what is wrong with which line
         create_lines_table(db)
         first = 1
         with path.open("rb") as f:
@@ -243,8 +247,7 @@ class AsteriskQueueLogSource:
                 after(db)
         finally:
             drop_scratch(db)
-            for name in _SCRATCH:
-                db.execute(f"DROP TABLE IF EXISTS {name}")
+            drop_events(db)
         self.timings.mark("store events", t)
         return Batch(tables={"contacts": SqlRows(CONTACTS_OUT, under=(CONTACTS_ROWS,)),
                              "agent_states": SqlRows(STATES_OUT, under=(STATES_ROWS,))},
