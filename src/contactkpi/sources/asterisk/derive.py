@@ -51,10 +51,14 @@ def _blank(col: str) -> str:
 
 
 #: Temp views of the derived rows, for the loader (``SqlRows``; naive UTC times): the
-#: tables below them plus the columns that are the same on every row (the tenant, ...).
+#: relations below them plus the columns that are the same on every row (the tenant, ...).
+#: The contacts are a view too (of the visits: the loader's insert is their one full read);
+#: the agent states a table (late lines settle their keys in it).
 CONTACTS_OUT = "_ast_out_contacts"
 STATES_OUT = "_ast_out_states"
 CONTACTS_ROWS = "_ast_rows_contacts"
+#: What the contacts view reads, for the loader to drop after it (in this order).
+CONTACTS_UNDER = (CONTACTS_ROWS, "_ast_visit2", "_ast_visit")
 STATES_ROWS = "_ast_rows_states"
 
 
@@ -82,9 +86,9 @@ def _visits(events: str, multi: bool) -> str:
 def derive_calls(db: Any, tenant: str) -> None:
     """Contacts of the finished visits, and on_contact/ringing intervals, of touched calls.
 
-    Reads ``_ast_calls``: every stored event of the callids this load touched. Writes
-    :data:`CONTACTS_ROWS` and :data:`STATES_ROWS` and the views over them,
-    :data:`CONTACTS_OUT` and :data:`STATES_OUT`.
+    Reads ``_ast_calls``: every stored event of the callids this load touched. Makes
+    :data:`CONTACTS_ROWS` (a view over the visits), :data:`STATES_ROWS` (a table), the
+    views over them, :data:`CONTACTS_OUT` and :data:`STATES_OUT`, and ``_ast_open``.
     """
     cols = ("callid, ts, queue, agent, event, n_wait, n_talk, n_ring, n_pos, n_opos, txt, "
             "epoch_us(ts) * 8 + rank AS seq")
@@ -140,7 +144,7 @@ def derive_calls(db: Any, tenant: str) -> None:
                 coalesce(t.event IN {_in(ANSWERED)}, false) AS answered
               FROM _ast_visit v)""")
     db.execute(f"""
-        CREATE OR REPLACE TEMP TABLE {CONTACTS_ROWS} AS
+        CREATE OR REPLACE TEMP VIEW {CONTACTS_ROWS} AS
         SELECT {_ID} AS contact_id,
           coalesce({_blank('enter_queue')}, {_blank('term_queue')}, any_queue) AS queue,
           nullif(callerid, '') AS customer_id,
@@ -184,9 +188,10 @@ def derive_calls(db: Any, tenant: str) -> None:
         WHERE r.event IN ('RINGNOANSWER', 'RINGCANCELED') AND {_blank('r.agent')} IS NOT NULL
         """)
     _one_per_key(db, tenant)
-    db.execute("DROP VIEW IF EXISTS _ast_visit2")
+    # the contacts are a view over _ast_visit2 and _ast_visit: the loader reads them once
+    # to insert (no copy) and drops them after (CONTACTS_UNDER)
     db.execute("DROP VIEW IF EXISTS _ast_v")
-    for name in ("_ast_vm", "_ast_visit", "_ast_cs", "_ast_multi"):
+    for name in ("_ast_vm", "_ast_cs", "_ast_multi"):
         db.execute(f"DROP TABLE IF EXISTS {name}")
 
 

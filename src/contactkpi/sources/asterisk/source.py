@@ -29,7 +29,7 @@ from contactkpi.sources.asterisk.check import (
 )
 from contactkpi.sources.asterisk.derive import (
     CONTACTS_OUT,
-    CONTACTS_ROWS,
+    CONTACTS_UNDER,
     MAX_CALL_SPAN_S,
     STATES_OUT,
     STATES_ROWS,
@@ -249,7 +249,7 @@ class AsteriskQueueLogSource:
             drop_scratch(db)
             drop_events(db)
         self.timings.mark("store events", t)
-        return Batch(tables={"contacts": SqlRows(CONTACTS_OUT, under=(CONTACTS_ROWS,)),
+        return Batch(tables={"contacts": SqlRows(CONTACTS_OUT, under=CONTACTS_UNDER),
                              "agent_states": SqlRows(STATES_OUT, under=(STATES_ROWS,))},
                      rejects=rejects, lines=lines)
 
