@@ -529,3 +529,22 @@ def test_the_fast_reader_numbers_lines_in_file_order_when_read_in_parallel(
         assert _rejects(wh, result) == [(n, "bad_timestamp", "time",
                                          lines[n - 1].split(b"|")[0].decode()) for n in bad]
     assert_same(snapshot(wh, named[True]), snapshot(wh, named[False]))
+
+
+def test_a_callid_holding_a_hash_leaves_the_contact_ids_to_the_loader(
+        wh: Warehouse, tmp_path: Path) -> None:
+    """Contact ids are ``callid`` and ``callid#visit``: unique, so the loader does not group
+    them again - unless a callid holds a ``#``. Then ``c1``'s second visit and the call
+    ``c1#2`` share an id, and the loader's keyed merge keeps one row (the later line)."""
+    name = tenant()
+    result = ingest(wh, _log(tmp_path / "a", """
+        1700000000|c1|q1|NONE|ENTERQUEUE||555|1
+        1700000030|c1|q1|NONE|EXITWITHTIMEOUT|1|1|30
+        1700000031|c1|q2|NONE|ENTERQUEUE||555|1
+        1700000040|c1|q2|NONE|ABANDON|1|1|9
+        1700000050|c1#2|q3|NONE|ENTERQUEUE||556|1
+        1700000060|c1#2|q3|NONE|ABANDON|1|1|10"""), name)
+    c = snapshot(wh, name)[0]
+    assert c.contact_id.tolist() == ["c1", "c1#2"]
+    assert c.queue.tolist() == ["q1", "q3"]
+    assert result.tables["contacts"].duplicate == 1

@@ -24,17 +24,18 @@ ROWS = """
          outcome, transfers, _line)"""
 
 
-def _batch(sql: str) -> Batch:
+def _batch(sql: str, keys_unique: bool = False) -> Batch:
     def derive(db: object) -> Batch:
         db.execute(f"CREATE OR REPLACE TEMP TABLE _test_rows AS {sql}")  # type: ignore
-        return Batch(tables={"contacts": SqlRows("_test_rows")}, lines=4)
+        return Batch(tables={"contacts": SqlRows("_test_rows", keys_unique=keys_unique)},
+                     lines=4)
 
     return Batch(derive=derive)
 
 
-def _load(wh: Warehouse, sql: str, name: str) -> object:
+def _load(wh: Warehouse, sql: str, name: str, keys_unique: bool = False) -> object:
     source = SourceFile(path=Path(name), kind="test", sha256=name, size=0)
-    return load(wh, source, [_batch(sql)], tenant="acme")
+    return load(wh, source, [_batch(sql, keys_unique)], tenant="acme")
 
 
 def test_sql_rows_are_checked_inserted_then_merged_by_key() -> None:
@@ -85,3 +86,27 @@ def test_text_columns_take_the_pandas_path() -> None:
     assert result.tables["contacts"].loaded == 2 and result.rows_rejected == 2
     stored = wh.table("contacts", "acme").execute().sort_values("contact_id")
     assert stored["wait_s"].tolist() == [10.0, 30.0]
+
+
+def test_keys_a_source_vouches_for_are_not_grouped_but_typing_is_still_checked() -> None:
+    """``SqlRows.keys_unique``: the loader skips grouping the keys as given, but two keys
+    that typing makes equal (a trimmed id) are still found and merged, last line first."""
+    wh = Warehouse.memory()
+    grouped: list[str] = []
+    db = wh.raw_duckdb()
+
+    class Spy:
+        def execute(self, sql: str, *args: object) -> object:
+            if "GROUP BY" in sql and "_test_rows" in sql:
+                grouped.append(sql)
+            return db.execute(sql, *args)
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(db, name)
+
+    wh.raw_duckdb = lambda: Spy()  # type: ignore[method-assign]
+    result = _load(wh, ROWS, "a", keys_unique=True)
+    assert result.tables["contacts"].loaded == 2 and grouped == []
+    merged = _load(Warehouse.memory(), ROWS.replace("'c2'", "' c1'"), "b", keys_unique=True)
+    counts = merged.tables["contacts"]
+    assert (counts.staged, counts.loaded, counts.duplicate) == (2, 1, 1)

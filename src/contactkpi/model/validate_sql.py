@@ -59,10 +59,15 @@ class SqlRows:
     owns the relation once it is handed over and drops it after staging, then the temp
     tables a view named in ``under`` (a view can add columns that are the same on every
     row, such as the tenant: typing and checking a constant costs nothing).
+
+    ``keys_unique``: the source has made sure that no two rows share a primary-key value as
+    given (it deduplicated them, or it knows why they cannot repeat and checked that), so the
+    loader does not group them again; whether typing merges two keys is still tested.
     """
 
     name: str
     under: tuple[str, ...] = ()
+    keys_unique: bool = False
 
 
 def drop_relation(db: Any, name: str) -> None:
@@ -101,12 +106,13 @@ class SqlCheck:
     #: None when no key is text; "" when some key's typing may merge values otherwise.
     key_changed: str | None
 
-    def keys_repeat(self, db: Any) -> bool:
+    def keys_repeat(self, db: Any, given_unique: bool = False) -> bool:
         """Some primary key occurs more than once among the typed rows (good or not).
 
         Typing keeps distinct keys distinct, except where it trims, lower-cases or empties
-        a text key: so the untyped keys are grouped (nothing is typed for that), and the
-        typed ones only when an untyped key repeats or typing may change a text key.
+        a text key: so the untyped keys are grouped (nothing is typed for that; not at all
+        when the source vouches that they are unique, ``given_unique``), and the typed ones
+        only when an untyped key repeats or typing may change a text key.
         """
         keys = self.table.primary_key
         if self.key_changed == "":  # some key's typing may merge values: group typed keys
@@ -115,7 +121,7 @@ class SqlCheck:
         if not given:  # every key NULL: one key on every row
             (n,) = db.execute(f"SELECT count(*) FROM {quote(self.relation)}").fetchone()
             return n > 1
-        if keys_repeat_in(db, self.relation, given):
+        if not given_unique and keys_repeat_in(db, self.relation, given):
             return True
         if self.key_changed is None:
             return False

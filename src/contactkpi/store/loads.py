@@ -165,7 +165,7 @@ class _Loader:
                 f"SELECT count(*), max({LINE}) FROM {quote(rows.name)}").fetchone()
             cols = ", ".join(quote(c.name) for c in table.columns)
             counts = self.result.tables.setdefault(table.name, TableCounts())
-            if total and self._all_new(table, checked):
+            if total and self._all_new(table, checked, rows.keys_unique):
                 with checked_once(self.db):
                     (good,) = self.db.execute(
                         f"INSERT INTO {quote(table.name)} ({cols}) SELECT {cols} "
@@ -189,9 +189,10 @@ class _Loader:
             for name in rows.under:
                 drop_relation(self.db, name)
 
-    def _all_new(self, table: Table, checked: SqlCheck) -> bool:
+    def _all_new(self, table: Table, checked: SqlCheck, given_unique: bool = False) -> bool:
         """No key of the checked rows (good or not) repeats, is staged or is stored already."""
-        return (table.name not in self.staged and not checked.keys_repeat(self.db)
+        return (table.name not in self.staged
+                and not checked.keys_repeat(self.db, given_unique)
                 and not self._stored_keys(table, checked.view))
 
     def add_batch(self, batch: Batch) -> None:

@@ -83,12 +83,16 @@ def _visits(events: str, multi: bool) -> str:
         FROM {events} GROUP BY callid, visit"""
 
 
-def derive_calls(db: Any, tenant: str) -> None:
+def derive_calls(db: Any, tenant: str) -> bool:
     """Contacts of the finished visits, and on_contact/ringing intervals, of touched calls.
 
     Reads ``_ast_calls``: every stored event of the callids this load touched. Makes
     :data:`CONTACTS_ROWS` (a view over the visits), :data:`STATES_ROWS` (a table), the
     views over them, :data:`CONTACTS_OUT` and :data:`STATES_OUT`, and ``_ast_open``.
+
+    Returns whether the contact ids are unique (``SqlRows.keys_unique``): each is made of a
+    distinct (callid, visit) - ``callid`` or ``callid#visit`` -, which cannot repeat unless
+    some callid itself holds a ``#`` (then the loader looks).
     """
     cols = ("callid, ts, queue, agent, event, n_wait, n_talk, n_ring, n_pos, n_opos, txt, "
             "epoch_us(ts) * 8 + rank AS seq")
@@ -188,11 +192,14 @@ def derive_calls(db: Any, tenant: str) -> None:
         WHERE r.event IN ('RINGNOANSWER', 'RINGCANCELED') AND {_blank('r.agent')} IS NOT NULL
         """)
     _one_per_key(db, tenant)
+    (hashes,) = db.execute("SELECT count(*) FROM _ast_visit "
+                           "WHERE contains(callid, '#')").fetchone()
     # the contacts are a view over _ast_visit2 and _ast_visit: the loader reads them once
     # to insert (no copy) and drops them after (CONTACTS_UNDER)
     db.execute("DROP VIEW IF EXISTS _ast_v")
     for name in ("_ast_vm", "_ast_cs", "_ast_multi"):
         db.execute(f"DROP TABLE IF EXISTS {name}")
+    return not hashes
 
 
 def _one_per_key(db: Any, tenant: str) -> None:
@@ -273,9 +280,13 @@ def _intervals(state: str, value_sql: str, events_sql: str, reason_sql: str) -> 
         WHERE tr = 'start'"""
 
 
-def derive_agents(db: Any, tenant: str) -> None:
+def derive_agents(db: Any, tenant: str) -> bool:
     """``logged_in`` and ``paused`` intervals of the agents touched by this load, appended
     to :data:`STATES_ROWS` (:func:`derive_calls` creates it).
+
+    Returns whether the ``agent_states`` keys of :data:`STATES_ROWS` are unique
+    (``SqlRows.keys_unique``): the call-derived ones are made so by :func:`_one_per_key`,
+    the states differ from these, and the few member-derived ones are checked here.
 
     Also lists the intervals this source wrote before that are no longer derived (their
     start moved because a late line arrived) in ``_ast_stale``, for
@@ -310,6 +321,9 @@ def derive_agents(db: Any, tenant: str) -> None:
           CAST(NULL AS VARCHAR) AS contact_id, i.started_at, i.ended_at, t.line AS _line
         FROM _ast_int i JOIN _ast_ta t ON t.agent = i.agent_id""")
     db.execute("DROP TABLE IF EXISTS _ast_m")
+    (repeats,) = db.execute("SELECT count(*) FROM (SELECT 1 FROM _ast_int GROUP BY agent_id, "
+                            "state, started_at HAVING count(*) > 1)").fetchone()
+    return not repeats
 
 
 _SAME_INTERVAL = ("l.agent_id = n.agent_id AND l.state = n.state "

@@ -217,7 +217,7 @@ class AsteriskQueueLogSource:
         so deriving before it is about twice as fast; the loader runs ``prepare`` again
         inside the transaction if another load committed in between.
         """
-        found: list[tuple[pd.DataFrame, int]] = []
+        found: list[tuple[pd.DataFrame, int, bool, bool]] = []
 
         def prepare(db: Any) -> None:
             self.timings = Timings(fast_path=self.timings.fast_path)
@@ -226,15 +226,15 @@ class AsteriskQueueLogSource:
             drop_lines(db)
             t = self.timings.mark("split + check", t)
             late = plan_new_events(db, tenant, MAX_CALL_SPAN_S)
-            found.append((_concat(rejects, late), lines))
-            derive_calls(db, tenant)
-            derive_agents(db, tenant)
+            unique = derive_calls(db, tenant), derive_agents(db, tenant)
+            found.append((_concat(rejects, late), lines, *unique))
             self.timings.mark("new events + derive", t)
 
         return Batch(prepare=prepare,
                      derive=lambda db: self._apply(db, tenant, *found[-1], after))
 
     def _apply(self, db: Any, tenant: str, rejects: pd.DataFrame, lines: int,
+               contacts_unique: bool, states_unique: bool,
                after: Callable[[Any], None] | None = None) -> Batch:
         """The loader's in-transaction step: store the new events of ``_ast_ev`` and the
         interval keys; the derived rows stay in DuckDB (``SqlRows``) for the loader to
@@ -249,8 +249,10 @@ class AsteriskQueueLogSource:
             drop_scratch(db)
             drop_events(db)
         self.timings.mark("store events", t)
-        return Batch(tables={"contacts": SqlRows(CONTACTS_OUT, under=CONTACTS_UNDER),
-                             "agent_states": SqlRows(STATES_OUT, under=(STATES_ROWS,))},
+        return Batch(tables={"contacts": SqlRows(CONTACTS_OUT, under=CONTACTS_UNDER,
+                                                 keys_unique=contacts_unique),
+                             "agent_states": SqlRows(STATES_OUT, under=(STATES_ROWS,),
+                                                     keys_unique=states_unique)},
                      rejects=rejects, lines=lines)
 
 
