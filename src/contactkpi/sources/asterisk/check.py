@@ -130,7 +130,7 @@ def _literal(value: Any) -> str:
     return sql_literal(value) if isinstance(value, str) else str(int(value))
 
 
-def spec(column: str, event: str, sql_type: str) -> str:
+def _spec(column: str, event: str, sql_type: str) -> str:
     """SQL: ``column`` of :func:`_spec_frame` for the ENUM ``event`` (NULL when NULL): a
     look-up in a constant list by the ENUM's code, so no join reorders the rows."""
     values = ", ".join(_literal(v) for v in _SPEC[column].tolist())
@@ -166,10 +166,9 @@ def _params(field: Callable[[int], str]) -> str:
 
 def _positions(event: str, link: str) -> str:
     """SQL: where each typed column is for this line (``link``: ATTENDEDTRANSFER via LINK)."""
-    return ", ".join(f"CASE WHEN {link} THEN {spec(f'{c}_lat', event, 'UTINYINT')} "
-                     f"ELSE {spec(f'{c}_at', event, 'UTINYINT')} END AS {c}_at"
+    return ", ".join(f"CASE WHEN {link} THEN {_spec(f'{c}_lat', event, 'UTINYINT')} "
+                     f"ELSE {_spec(f'{c}_at', event, 'UTINYINT')} END AS {c}_at"
                      for c in _TYPED_COLS)
-
 
 
 #: The typed columns, picked from ``p*``/``i*`` at those positions.
@@ -227,11 +226,11 @@ def _checked(relation: str, fields: int, ts_scale: int) -> str:
                WHEN {bad_any} THEN 'bad_number'
           END AS code
         FROM (
-          SELECT x.*, {spec("kind", "event_e", KIND_ENUM)} AS kind,
-            {spec("rank", "event_e", "UTINYINT")} AS rank,
+          SELECT x.*, {_spec("kind", "event_e", KIND_ENUM)} AS kind,
+            {_spec("rank", "event_e", "UTINYINT")} AS rank,
             coalesce(x.link, false) AS is_link,
-            CASE WHEN x.link THEN {spec("lmask", "event_e", "INTEGER")}
-                 ELSE {spec("mask", "event_e", "INTEGER")} END AS m,
+            CASE WHEN x.link THEN {_spec("lmask", "event_e", "INTEGER")}
+                 ELSE {_spec("mask", "event_e", "INTEGER")} END AS m,
             {_positions("event_e", "x.link")}
           FROM (
             SELECT line, pre_code, pre_value, c0, c4,
@@ -260,8 +259,8 @@ def _reject_columns() -> str:
     """SQL: ``field`` and ``value`` of a line of :func:`_checked` (NULL on a good one)."""
     bad_at = "CASE " + " ".join(f"WHEN m & {1 << (i - 1)} <> 0 AND {_bad(i)} THEN {i}"
                                 for i in range(1, _TYPED_PARAMS + 1)) + " END"
-    names = (f"CASE WHEN is_link THEN {spec('lnames', 'event_e', 'VARCHAR[]')} "
-             f"ELSE {spec('names', 'event_e', 'VARCHAR[]')} END")
+    names = (f"CASE WHEN is_link THEN {_spec('lnames', 'event_e', 'VARCHAR[]')} "
+             f"ELSE {_spec('names', 'event_e', 'VARCHAR[]')} END")
     return f"""
           CASE code WHEN 'bad_timestamp' THEN 'time' WHEN 'missing_event' THEN 'event'
                     WHEN 'unknown_event' THEN 'event' WHEN 'missing_callid' THEN 'callid'
