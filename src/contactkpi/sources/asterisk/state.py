@@ -30,8 +30,9 @@ loader prepares again inside the transaction if another load committed in betwee
     typed parameters in columns) are read as they are and moved by the next load.
 
 ``asterisk_member_events``
-    The same for member events (ADDMEMBER, PAUSE, AGENTLOGIN, ...), kept apart because an
-    agent's intervals are derived from all of its member events, however old.
+    Every member event (ADDMEMBER, PAUSE, AGENTLOGIN, ...), whole and for good: an agent's
+    intervals are derived from all of its member events, however old. A repeated one is
+    found by comparing it whole (they are few; they have no keys).
 
 ``asterisk_agent_intervals``
     The keys of the ``logged_in``/``paused`` intervals this source wrote to ``agent_states``
