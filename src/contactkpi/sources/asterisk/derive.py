@@ -30,9 +30,9 @@ import pandas as pd
 from contactkpi.model.validate_sql import sql_literal
 from contactkpi.sources.asterisk.events import ANSWERED, TERMINAL, TRANSFERS
 from contactkpi.sources.asterisk.state import (
-    EVENT_ORDER,
     EVENTS_TABLE,
     INTERVALS_TABLE,
+    VISIT,
     closed_sql,
     stored_events,
     table_exists,
@@ -106,10 +106,7 @@ def derive_calls(db: Any, tenant: str) -> bool:
                "SELECT callid FROM _ast_visit WHERE enters > 1")
     db.execute(f"""
         CREATE OR REPLACE TEMP TABLE _ast_vm AS
-        SELECT {cols}, min(line) OVER (PARTITION BY callid) AS line,
-          greatest(1, sum(CASE WHEN event = 'ENTERQUEUE' THEN 1 ELSE 0 END)
-          OVER (PARTITION BY callid ORDER BY {EVENT_ORDER}
-                ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)) AS visit
+        SELECT {cols}, min(line) OVER (PARTITION BY callid) AS line, {VISIT} AS visit
         FROM _ast_calls WHERE callid IN (SELECT callid FROM _ast_multi)""")
     (multi,) = db.execute("SELECT count(*) FROM _ast_multi").fetchone()
     if multi:

@@ -51,6 +51,7 @@ from typing import Any
 
 import pandas as pd
 
+from contactkpi.model.validate import empty_rejects
 from contactkpi.model.validate_sql import drop_relation, sql_literal
 from contactkpi.sources.asterisk.check import as_rejects, event_key, typed_from_data
 from contactkpi.sources.asterisk.events import EVENT_ENUM, KIND_ENUM, TERMINAL
@@ -292,8 +293,7 @@ def plan_new_events(db: Any, tenant: str, call_span_s: int) -> pd.DataFrame:
                  "AND callid IN (SELECT callid FROM _ast_new WHERE kind = 'call')",
                  [None if lo is None else lo - span, None if hi is None else hi + span])
     _read_stored(db, "_ast_mold", members, "agent IN (SELECT agent FROM _ast_ta)", [])
-    late = _late_events(db, tenant, lo, hi, span) if keys is not None else as_rejects(
-        pd.DataFrame())
+    late = _late_events(db, tenant, lo, hi, span) if keys is not None else empty_rejects()
     db.execute(f"""
         CREATE OR REPLACE TEMP VIEW _ast_calls AS
         SELECT {cols}, line FROM _ast_old
@@ -313,12 +313,12 @@ def _late_events(db: Any, tenant: str, lo: Any, hi: Any, span: timedelta) -> pd.
     first visit's contact id is its callid); contacts are looked for within ``span`` before
     the load's events."""
     if lo is None:
-        return as_rejects(pd.DataFrame())
+        return empty_rejects()
     window = "tenant = ? AND arrived_at BETWEEN timezone('UTC', ?) AND timezone('UTC', ?)"
     params = [tenant, lo - span, hi]
     (stored,) = db.execute(f"SELECT count(*) FROM contacts WHERE {window}", params).fetchone()
     if not stored:
-        return as_rejects(pd.DataFrame())
+        return empty_rejects()
     found = db.execute(f"""
         SELECT line, 'late_event' AS code, 'callid' AS field, callid AS value
         FROM _ast_new n
@@ -357,6 +357,11 @@ def _stale_calls(db: Any, calls: str | None) -> None:
 #: seconds, so an ENTERQUEUE and its ABANDON often share one), then by the rest of the
 #: event, so the order never depends on the order of lines or files.
 EVENT_ORDER = "ts, rank, event, queue, agent, data"
+#: SQL: the visit an event of a caller belongs to - the number of its ENTERQUEUEs so far
+#: (events before the first one belong to the first visit). The derivation, the closing of
+#: calls and :func:`derive.pending_calls` all number visits with it.
+VISIT = ("greatest(1, sum(CASE WHEN event = 'ENTERQUEUE' THEN 1 ELSE 0 END) OVER ("
+         f"PARTITION BY callid ORDER BY {EVENT_ORDER} ROWS UNBOUNDED PRECEDING))")
 
 
 def sql_in(names: tuple[str, ...]) -> str:
@@ -367,14 +372,12 @@ def sql_in(names: tuple[str, ...]) -> str:
 def visits_sql(events: str) -> str:
     """SQL: each visit of the calls in ``events`` (stored events): ``callid, visit,
     entered`` (has its ENTERQUEUE), ``ended`` (has its terminal event), ``first_at``,
-    ``last_at``. Visits are numbered as :func:`derive.derive_calls` numbers them."""
+    ``last_at``. Visits are numbered by :data:`VISIT`, as :func:`derive.derive_calls` does."""
     return f"""
         SELECT callid, visit, bool_or(event = 'ENTERQUEUE') AS entered,
           bool_or(event IN {sql_in(TERMINAL)}) AS ended, min(ts) AS first_at, max(ts) AS last_at
         FROM (
-          SELECT callid, ts, event,
-            greatest(1, sum(CASE WHEN event = 'ENTERQUEUE' THEN 1 ELSE 0 END) OVER (
-              PARTITION BY callid ORDER BY {EVENT_ORDER} ROWS UNBOUNDED PRECEDING)) AS visit
+          SELECT callid, ts, event, {VISIT} AS visit
           FROM {events} e WHERE kind = 'call')
         GROUP BY callid, visit"""
 
